@@ -1,0 +1,82 @@
+# The README's two commands are `make demo` and `make test`; everything else is a step of those.
+# Every target installs what it needs and is safe to run again.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+COLLECTION_LINK := .ansible/collections/ansible_collections/kafka_ops/remediation
+SANITY_ROOT := build/sanity/ansible_collections/kafka_ops/remediation
+
+.PHONY: demo test deps system-deps venv jars collection unit integration lint sanity molecule \
+        lab-up lab-status lab-down bench build clean
+
+demo: deps
+	$(PY) -m lab demo
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) lint
+	$(MAKE) sanity
+	$(MAKE) integration
+	$(MAKE) molecule
+
+deps: system-deps venv jars collection
+
+# Debian packages: Java 17 and Maven for Kafka, OpenSSH for the lab's hosts, venv for Debian's Python.
+system-deps:
+	bash lab/install-debian-packages.sh
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	/usr/bin/python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -U pip
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Apache Kafka's jars, resolved with mvn into a cache outside the repository.
+jars: venv
+	$(PY) -m lab fetch
+
+# Lets ansible, ansible-lint and pytest import the working tree as kafka_ops.remediation.
+collection: $(COLLECTION_LINK)
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+unit: venv collection
+	$(PY) -m pytest -q tests/unit
+
+integration: deps
+	$(PY) -m pytest -q tests/integration
+
+lint: venv collection
+	ansible-lint --profile production --offline
+	antsibull-changelog lint
+
+sanity: venv
+	rm -rf build/sanity && mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && ansible-test sanity --python 3.11 --color no
+
+molecule: deps
+	molecule test --all
+
+lab-up: deps
+	$(PY) -m lab up
+
+lab-status: venv
+	$(PY) -m lab status
+
+lab-down: venv
+	$(PY) -m lab down
+
+bench: deps
+	for b in bench/bench_*.py; do $(PY) "$$b"; done
+
+build: venv
+	mkdir -p build && ansible-galaxy collection build --force --output-path build
+
+clean: lab-down
+	rm -rf build .ansible .pytest_cache
