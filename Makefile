@@ -55,9 +55,13 @@ lint: venv collection
 	ansible-lint --profile production --offline
 	antsibull-changelog lint
 
+# ansible-test wants the collection under ansible_collections/<namespace>/<name> in a git work tree; it
+# seeds its per-test virtualenvs with a get-pip script that tools/ansible_test_get_pip.py stands in for.
 sanity: venv
 	rm -rf build/sanity && mkdir -p $(SANITY_ROOT)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && git init -q && git add -A
+	$(PY) tools/ansible_test_get_pip.py --install
 	cd $(SANITY_ROOT) && ansible-test sanity --python 3.11 --color no
 
 molecule: deps

@@ -6,9 +6,10 @@
 #   openssh-server           one sshd per lab host (zk1, kafka1-3, app1)
 #   openssh-client           Ansible's ssh connection
 #   python3, python3-venv    the controller's virtualenv; Debian's python3 runs modules on the lab's hosts
-#   rsync, procps, iproute2  copying the collection for sanity tests, pgrep/ps, ss for port checks
+#   git, shellcheck          ansible-test sanity lists files with git and lints shell scripts
+#   procps, iproute2         ps/pgrep and ss for the lab's process and port checks
 set -euo pipefail
-packages=(openjdk-17-jre-headless maven openssh-server openssh-client python3 python3-venv git rsync procps iproute2)
+packages=(openjdk-17-jre-headless maven openssh-server openssh-client python3 python3-venv git procps iproute2 shellcheck)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
