@@ -1,0 +1,95 @@
+"""The lab's Python API for tests: the same operations as the `python -m lab` commands."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from lab import cluster, consumer, kafka, layout
+
+ZK_HOSTS = layout.ZK_HOSTS
+ZK_CHROOT = layout.ZK_CHROOT
+BOOTSTRAP = layout.BOOTSTRAP
+BROKERS = dict(layout.BROKERS)
+LAB_ROOT: Path = layout.lab_root()
+
+
+def up() -> dict:
+    return cluster.up()
+
+
+def down() -> list[str]:
+    return cluster.down()
+
+
+def is_up() -> bool:
+    return cluster.is_up()
+
+
+def status() -> dict:
+    return cluster.status()
+
+
+def broker_log_dir(broker_id: int) -> Path:
+    return layout.broker_log_dir(broker_id)
+
+
+def create_topic(topic: str, partitions: int = 3, replication: int = 3, configs: dict | None = None) -> bool:
+    return kafka.create_topic(topic, partitions, replication, configs)
+
+
+def delete_topic(topic: str) -> None:
+    kafka.delete_topic(topic)
+
+
+def produce(topic: str, count: int, partitions: int = 3, records_per_batch: int = 1,
+            first_index: int | None = None) -> dict[int, list[int]]:
+    return kafka.produce(topic, count, partitions, records_per_batch, first_index)
+
+
+def end_offsets(topic: str) -> dict[int, int]:
+    return kafka.end_offsets(topic)
+
+
+def corrupt(topic: str, partition: int, offset: int, replicas: str = "all") -> dict:
+    from lab import corrupt as corruptor
+
+    return corruptor.corrupt(topic, partition, offset, replicas)
+
+
+def run_tool(main_class: str, *args: str) -> subprocess.CompletedProcess:
+    return kafka.run_tool(main_class, *args)
+
+
+def dump_log(segment: str | Path) -> str:
+    return kafka.dump_log(str(segment))
+
+
+def consumer_configure(group: str, topic: str | list[str]) -> Path:
+    return consumer.configure(group, topic)
+
+
+def consumer_start(group: str, topic: str | None = None) -> str:
+    message = consumer.start(group, topic)
+    consumer.wait_registered(group)
+    return message
+
+
+def consumer_stop(group: str, topic: str | None = None) -> str:
+    return consumer.stop(group)
+
+
+def consumer_status(group: str) -> dict:
+    return consumer.status(group)
+
+
+def consumed_records(group: str) -> list[tuple[str, int, int, str]]:
+    return consumer.consumed_records(group)
+
+
+def stop_brokers() -> list[int]:
+    return cluster.stop_brokers()
+
+
+def start_brokers(order: list[int] | None = None) -> None:
+    cluster.start_brokers(order)

@@ -1,0 +1,245 @@
+"""Pure renderers for the lab's configuration files and service scripts (unit-tested, no side effects)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from lab import layout
+
+ZK_HEAP = "-Xmx128m -Xms64m"
+BROKER_HEAP = "-Xmx256m -Xms256m"
+# Small code cache and metaspace caps keep each JVM's resident size well under half a gigabyte.
+JVM_COMMON = (
+    "-XX:+UseG1GC -XX:MaxMetaspaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=64m "
+    "-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
+)
+BROKER_STOP_TIMEOUT = 120
+ZK_STOP_TIMEOUT = 30
+CONSUMER_STOP_TIMEOUT = 30
+
+
+def properties(values: dict[str, object]) -> str:
+    return "".join(f"{key}={value}\n" for key, value in values.items())
+
+
+def zoo_cfg(root: Path) -> str:
+    zk_dir = layout.host_dir("zk1", root)
+    return properties({
+        "tickTime": 2000,
+        "initLimit": 10,
+        "syncLimit": 5,
+        "dataDir": zk_dir / "data",
+        "clientPort": layout.ZK_PORT,
+        "clientPortAddress": layout.ZK_ADDRESS,
+        "maxClientCnxns": 0,
+        "admin.enableServer": "false",
+        "4lw.commands.whitelist": "srvr,stat,ruok,mntr",
+        # Snapshots of a test cluster are worthless; purge old ones so the data dir stays small.
+        "autopurge.snapRetainCount": 3,
+        "autopurge.purgeInterval": 1,
+    })
+
+
+def server_properties(root: Path, broker_id: int) -> str:
+    address = layout.BROKERS[broker_id]
+    return properties({
+        "broker.id": broker_id,
+        "listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
+        "advertised.listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
+        "log.dirs": layout.broker_log_dir(broker_id, root),
+        "zookeeper.connect": f"{layout.ZK_HOSTS}{layout.ZK_CHROOT}",
+        # Short session: a killed broker's registration disappears within seconds, as the tests expect.
+        "zookeeper.session.timeout.ms": 6000,
+        "zookeeper.connection.timeout.ms": 10000,
+        "num.partitions": 3,
+        "default.replication.factor": 3,
+        "min.insync.replicas": 2,
+        "offsets.topic.replication.factor": 3,
+        "offsets.topic.num.partitions": 3,
+        "transaction.state.log.replication.factor": 3,
+        "transaction.state.log.min.isr": 2,
+        "controlled.shutdown.enable": "true",
+        "controlled.shutdown.max.retries": 3,
+        "controlled.shutdown.retry.backoff.ms": 1000,
+        "unclean.leader.election.enable": "false",
+        "group.initial.rebalance.delay.ms": 0,
+        # Small segments and a dense index give the scanner several segments to walk with few records.
+        "log.segment.bytes": 1048576,
+        "log.index.interval.bytes": 4096,
+        "log.retention.hours": 168,
+        "num.network.threads": 2,
+        "num.io.threads": 2,
+        "num.replica.fetchers": 1,
+        "background.threads": 2,
+        "num.recovery.threads.per.data.dir": 1,
+    })
+
+
+def log4j_properties(log_file: Path) -> str:
+    return properties({
+        "log4j.rootLogger": "INFO, file",
+        "log4j.appender.file": "org.apache.log4j.RollingFileAppender",
+        "log4j.appender.file.File": log_file,
+        "log4j.appender.file.MaxFileSize": "20MB",
+        "log4j.appender.file.MaxBackupIndex": 2,
+        "log4j.appender.file.layout": "org.apache.log4j.PatternLayout",
+        "log4j.appender.file.layout.ConversionPattern": "[%d] %p %m (%c)%n",
+        "log4j.logger.org.apache.zookeeper": "WARN",
+        "log4j.logger.kafka.request.logger": "WARN",
+        "log4j.logger.state.change.logger": "WARN",
+        "log4j.logger.kafka.log.LogCleaner": "WARN",
+    })
+
+
+def tools_log4j_properties() -> str:
+    """Kafka's command-line tools log only warnings to stderr, so their stdout stays parseable."""
+    return properties({
+        "log4j.rootLogger": "WARN, stderr",
+        "log4j.appender.stderr": "org.apache.log4j.ConsoleAppender",
+        "log4j.appender.stderr.Target": "System.err",
+        "log4j.appender.stderr.layout": "org.apache.log4j.PatternLayout",
+        "log4j.appender.stderr.layout.ConversionPattern": "[%d] %p %m (%c)%n",
+    })
+
+
+def sshd_config(root: Path, host: str) -> str:
+    directory = layout.host_dir(host, root)
+    lines = [
+        f"ListenAddress {layout.HOSTS[host]}:{layout.SSH_PORT}",
+        f"HostKey {directory / 'conf' / 'ssh_host_ed25519_key'}",
+        f"PidFile {directory / 'run' / 'sshd.pid'}",
+        f"AuthorizedKeysFile {root / 'ssh' / 'authorized_keys'}",
+        "PermitRootLogin prohibit-password",
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        # The lab's files are owned by root in /var/lib; StrictModes would also check parent directories.
+        "StrictModes no",
+        "UseDNS no",
+        "PrintMotd no",
+        "MaxSessions 50",
+        "MaxStartups 50:30:100",
+        "Subsystem sftp internal-sftp",
+        "AcceptEnv LANG LC_*",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def java_command(main_class: str, heap: str, log4j_file: Path, args: list[str], extra: str = "") -> list[str]:
+    java = layout.java_binary() or "/usr/bin/java"
+    classpath = f"{layout.jar_cache()}/*"
+    return [
+        java, *heap.split(), *JVM_COMMON.split(), *extra.split(),
+        f"-Dlog4j.configuration=file:{log4j_file}", "-cp", classpath, main_class, *args,
+    ]
+
+
+def zookeeper_command(root: Path) -> list[str]:
+    conf = layout.host_dir("zk1", root) / "conf"
+    return java_command("org.apache.zookeeper.server.quorum.QuorumPeerMain", ZK_HEAP,
+                        conf / "log4j.properties", [str(conf / "zoo.cfg")])
+
+
+def broker_command(root: Path, broker_id: int) -> list[str]:
+    conf = layout.host_dir(layout.broker_host(broker_id), root) / "conf"
+    logs = layout.host_dir(layout.broker_host(broker_id), root) / "logs"
+    return java_command("kafka.Kafka", BROKER_HEAP, conf / "log4j.properties", [str(conf / "server.properties")],
+                        extra=f"-Dkafka.logs.dir={logs}")
+
+
+def consumer_command(root: Path) -> list[str]:
+    """The consumer's command line without its config argument (the start script appends it per group)."""
+    return [layout.venv_python(), str(layout.REPO / "lab" / "legacy_consumer.py")]
+
+
+_RUNNING_FUNCTION = """\
+# Running = the pid in the pid file is alive and still runs our command (not a reused pid, not a zombie).
+is_running() {
+    local pid
+    [ -s "$PIDFILE" ] || return 1
+    pid=$(cat "$PIDFILE")
+    [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$MARKER"
+}
+"""
+
+
+def service_scripts(name: str, label: str, directory: Path, command: list[str], stop_timeout: int,
+                    per_group: bool = False) -> dict[str, str]:
+    """Start, stop and status scripts for one service, in the style of kafka-server-start.sh -daemon.
+
+    The marker (a string only our command line contains) guards against pid reuse. With per_group, the
+    scripts take a consumer group as their first argument and keep a pid file, config and log per group;
+    the stop timeout is then the second argument.
+    """
+    command_line = " ".join(shlex.quote(part) for part in command)
+    base = shlex.quote(str(directory))
+    if per_group:
+        variables = (
+            'GROUP="${1:?usage: $0 <consumer group> [stop timeout]}"\n'
+            'case "$GROUP" in */*|.*|"") echo "invalid consumer group name: $GROUP" >&2; exit 2;; esac\n'
+            f"CONFIG={base}/conf/{name}-\"$GROUP\".json\n"
+            f"PIDFILE={base}/run/{name}-\"$GROUP\".pid\n"
+            f"LOG={base}/logs/{name}-\"$GROUP\".log\n"
+            'MARKER="$CONFIG"\n'
+            f'LABEL="{label} $GROUP"\n'
+            f'TIMEOUT="${{2:-{stop_timeout}}}"\n'
+        )
+        command_line += ' --config "$CONFIG"'
+        check_config = ('[ -f "$CONFIG" ] || { echo "no config $CONFIG for group $GROUP: '
+                        'run python -m lab consumer configure first" >&2; exit 2; }\n')
+        out = '"$LOG"'
+    else:
+        variables = (
+            f"PIDFILE={base}/run/{name}.pid\n"
+            f"LOG={shlex.quote(str(directory / 'logs' / (name + '.out')))}\n"
+            f"MARKER={shlex.quote(command[-1])}\n"
+            f"LABEL={shlex.quote(label)}\n"
+            f'TIMEOUT="${{1:-{stop_timeout}}}"\n'
+        )
+        check_config = ""
+        out = '"$LOG"'
+    header = "#!/bin/bash\n# WHAT\n# Generated by `python -m lab up`; edits are overwritten.\nset -u\n" + variables \
+        + _RUNNING_FUNCTION
+
+    start = header.replace("WHAT", f"Starts {name} in the background with a pid file; exit 0 if already running.") + f"""
+if is_running; then
+    echo "$LABEL already running (pid $(cat "$PIDFILE"))"
+    exit 0
+fi
+{check_config}mkdir -p "$(dirname "$PIDFILE")" "$(dirname "$LOG")"
+cd {base}
+setsid nohup {command_line} >> {out} 2>&1 < /dev/null &
+echo $! > "$PIDFILE"
+echo "$LABEL started (pid $!)"
+"""
+    stop = header.replace("WHAT", f"Stops {name}: SIGTERM, then waits for it to exit (bounded; never kills).") + """
+if ! is_running; then
+    rm -f "$PIDFILE"
+    echo "$LABEL not running"
+    exit 0
+fi
+pid=$(cat "$PIDFILE")
+kill -TERM "$pid"
+deadline=$((SECONDS + TIMEOUT))
+while is_running; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "$LABEL (pid $pid) still running after ${TIMEOUT}s; see the logs next to $LOG" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+rm -f "$PIDFILE"
+echo "$LABEL stopped"
+"""
+    status = header.replace("WHAT", f"Exit 0 when {name} runs, 3 when it does not (LSB status codes).") + """
+if is_running; then
+    echo "$LABEL running (pid $(cat "$PIDFILE"))"
+    exit 0
+fi
+echo "$LABEL not running"
+exit 3
+"""
+    return {"start": start, "stop": stop, "status": status}
