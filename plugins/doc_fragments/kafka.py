@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The Kafka connection options (plugins/module_utils/kafka_client.py kafka_argument_spec)."""
+
+    DOCUMENTATION = r"""
+options:
+  kafka_bootstrap_servers:
+    description:
+      - Brokers to ask for log start/end offsets and offsets by timestamp, as C(host:port).
+      - When omitted, every broker registered under C(/brokers/ids) is used, with the endpoint whose listener
+        speaks O(kafka_security_protocol).
+    type: list
+    elements: str
+  kafka_security_protocol:
+    description: Protocol of the listener to use.
+    type: str
+    default: PLAINTEXT
+    choices: [PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL]
+  kafka_sasl_mechanism:
+    description: SASL mechanism for the C(SASL_*) protocols.
+    type: str
+    choices: [PLAIN, SCRAM-SHA-256, SCRAM-SHA-512]
+  kafka_sasl_username:
+    description: SASL user name.
+    type: str
+  kafka_sasl_password:
+    description: SASL password.
+    type: str
+  kafka_ssl_cafile:
+    description: CA bundle that signed the broker certificates.
+    type: path
+  kafka_ssl_certfile:
+    description: Client certificate for mutual TLS.
+    type: path
+  kafka_ssl_keyfile:
+    description: Private key of O(kafka_ssl_certfile).
+    type: path
+  kafka_request_timeout:
+    description:
+      - Seconds to wait for the brokers (connecting and each request). Unreachable brokers fail after this
+        long instead of hanging.
+    type: float
+    default: 30
+requirements:
+  - kafka-python >= 2.1.2 (on the controller or execution environment)
+"""
