@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: corrupt_record_info
+short_description: Find corrupt records in a Kafka broker's on-disk log
+version_added: 0.1.0
+description:
+  - Reads the log segments of one topic's partitions on the broker host it runs on and reports every damaged
+    entry, at which offsets it sits and the first offset after it that a consumer can read.
+  - Reads message formats v0 and v1 (CRC-32 per message, compressed wrappers) and v2 record batches
+    (CRC-32C per batch), also mixed in one segment.
+  - Damaged framing (a corrupt length field or header) does not end the scan; the scan resynchronises on the
+    next entry that frames and validates, using the segment's C(.index) to get there fast.
+  - A partial entry at the end of a partition's newest segment (a crash mid-write) is reported in
+    RV(torn_tails), not as a corrupt record.
+  - Read-only and safe on a live broker; no locks, constant memory whatever the segment size, and the active
+    segment is read only up to the size it had when the scan began.
+  - Runs with the Python standard library alone. A C CRC-32C (the C(crc32c) or C(google-crc32c) package) is
+    used when importable, else a pure-Python one that gives the same answers more slowly.
+author:
+  - kafka_ops.remediation contributors
+options:
+  log_dirs:
+    description:
+      - The broker's log directories (its C(log.dirs)).
+      - Mutually exclusive with O(server_properties). One of them is required with O(topic).
+    type: list
+    elements: path
+  server_properties:
+    description:
+      - Path of the broker's C(server.properties); C(log.dirs) (or C(log.dir)) is read from it.
+    type: path
+  topic:
+    description:
+      - Topic whose partition directories C(<log dir>/<topic>-<partition>) are scanned.
+      - Mutually exclusive with O(paths); one of them is required.
+    type: str
+  partitions:
+    description:
+      - Partitions to scan; all of the topic's partitions on this broker when omitted.
+    type: list
+    elements: int
+  paths:
+    description:
+      - Explicit partition directories or C(.log) segment files to scan instead of O(topic).
+    type: list
+    elements: path
+  start_offset:
+    description:
+      - Offset to start at in every partition, for example the consumer group's committed offset.
+      - The C(.index) is used to seek there instead of reading the partition from its first segment;
+        damage wholly before this offset is not reported.
+    type: int
+  start_offsets:
+    description:
+      - Per-partition start offsets (partition number to offset); they override O(start_offset).
+    type: dict
+  mode:
+    description:
+      - V(first) stops in each partition at the first damage (once the next readable offset is known).
+      - V(all) scans every segment to its end.
+    type: str
+    choices: [first, all]
+    default: first
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode changes nothing about what it does.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+requirements:
+  - Python 3 standard library on the broker host (a C CRC-32C package is optional).
+notes:
+  - Agrees with Kafka's C(kafka-dump-log.sh) (C(kafka.tools.DumpLogSegments)) on which batches are invalid;
+    RV(lines) uses its wording. C(DumpLogSegments) stops at damaged framing; this module carries on.
+seealso:
+  - module: kafka_ops.remediation.consumer_offset
+  - module: kafka_ops.remediation.consumer_offset_info
+"""
+
+EXAMPLES = r"""
+- name: Find corrupt records of orders-3 on every replica, from the group's committed offset
+  kafka_ops.remediation.corrupt_record_info:
+    server_properties: /etc/kafka/server.properties
+    topic: orders
+    partitions: [3]
+    start_offset: 1843411
+  register: orders_scan
+
+- name: Scan two partitions completely, each from its own committed offset
+  kafka_ops.remediation.corrupt_record_info:
+    log_dirs: [/var/lib/kafka/data]
+    topic: orders
+    start_offsets:
+      0: 1200
+      3: 1843411
+    mode: all
+
+- name: Check one segment file
+  kafka_ops.remediation.corrupt_record_info:
+    paths:
+      - /var/lib/kafka/data/orders-3/00000000000001800000.log
+    mode: all
+"""
+
+RETURN = r"""
+corrupt_records:
+  description: Every damaged entry found, in log order per partition.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    topic: {description: Topic., type: str}
+    partition: {description: Partition number., type: int}
+    broker_id: {description: Broker id from the log dir's C(meta.properties), or null., type: int}
+    segment: {description: Path of the segment file., type: str}
+    position: {description: Byte position of the damaged entry (or span) in the segment., type: int}
+    length: {description: Bytes the damaged entry or span occupies., type: int}
+    magic: {description: Magic byte found at the entry (0, 1, 2; anything else is itself damage)., type: int}
+    first_offset: {description: First offset the damage covers; null when unknowable., type: int}
+    last_offset: {description: Last offset the damage covers; null when unknowable., type: int}
+    next_valid_offset:
+      description: First offset after the damage that a consumer can read; null when no valid entry follows.
+      type: int
+    reason:
+      description: V(crc_mismatch), V(bad_framing), V(invalid_magic) or V(offset_out_of_order).
+      type: str
+    stored_crc: {description: Checksum stored in the entry, or null., type: int}
+    computed_crc: {description: Checksum computed over the entry, or null., type: int}
+  sample:
+    - {topic: orders, partition: 3, broker_id: 2, segment: /var/lib/kafka/data/orders-3/00000000000000000000.log,
+       position: 4172, length: 1095, magic: 2, first_offset: 40, last_offset: 49, next_valid_offset: 50,
+       reason: crc_mismatch, stored_crc: 1071005051, computed_crc: 2593632005}
+torn_tails:
+  description: Partial entries at the end of a partition's newest segment (a crash mid-write, not corruption).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {topic: orders, partition: 3, broker_id: 2, segment: /var/lib/kafka/data/orders-3/00000000000000000000.log,
+       position: 9120, length: 37, last_valid_offset: 99, declared_size: 1083}
+partitions:
+  description: One summary per scanned partition directory, so replicas can be compared.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {topic: orders, partition: 3, broker_id: 2, log_dir: /var/lib/kafka/data, scanned_from: 0,
+       first_damaged_offset: 40, next_valid_offset: 50, clean: false, log_end_offset: 100}
+scanned:
+  description: Segments and bytes read, and seconds spent.
+  returned: always
+  type: dict
+  sample: {segments: 3, bytes: 3221225472, seconds: 1.92}
+lines:
+  description: >-
+    C(kafka-dump-log.sh)-style lines for the damaged entries, each segment introduced by C(Dumping <path>).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "Dumping /var/lib/kafka/data/orders-3/00000000000000000000.log"
+    - "baseOffset: 40 lastOffset: 49 count: 10 ... position: 4172 CreateTime: 1700000000009 size: 1095 magic: 2
+      compresscodec: none crc: 1071005051 isvalid: false"
+crc32c_implementation:
+  description: Which CRC-32C was used, V(crc32c), V(google_crc32c) (both C) or V(python).
+  returned: always
+  type: str
+  sample: crc32c
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_dir_scan import (
+    ScanError, log_dirs_from_server_properties, scan, targets_for_paths, targets_for_topic)
+
+
+def argument_spec() -> dict:
+    return dict(
+        log_dirs=dict(type="list", elements="path"),
+        server_properties=dict(type="path"),
+        topic=dict(type="str"),
+        partitions=dict(type="list", elements="int"),
+        paths=dict(type="list", elements="path"),
+        start_offset=dict(type="int"),
+        start_offsets=dict(type="dict"),
+        mode=dict(type="str", choices=["first", "all"], default="first"),
+    )
+
+
+def _start_offsets(raw: dict | None) -> dict:
+    offsets = {}
+    for partition, offset in (raw or {}).items():
+        try:
+            offsets[int(partition)] = int(offset)
+        except (TypeError, ValueError) as error:
+            raise ScanError("start_offsets entry %r: %r is not partition number -> offset" % (partition, offset)) \
+                from error
+    return offsets
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[("topic", "paths"), ("log_dirs", "server_properties")],
+        required_one_of=[("topic", "paths")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        if params["paths"]:
+            targets = targets_for_paths(params["paths"])
+        else:
+            if params["log_dirs"]:
+                log_dirs = params["log_dirs"]
+            elif params["server_properties"]:
+                log_dirs = log_dirs_from_server_properties(params["server_properties"])
+            else:
+                raise ScanError("topic '%s' needs log_dirs or server_properties to find its partitions"
+                                % params["topic"])
+            targets = targets_for_topic(log_dirs, params["topic"], params["partitions"])
+            if not targets:
+                module.warn("no partition of topic '%s' in %s on this host" % (params["topic"], ", ".join(log_dirs)))
+        result = scan(targets, _start_offsets(params["start_offsets"]), params["start_offset"], params["mode"])
+    except ScanError as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg="cannot read '%s': %s" % (error.filename, error.strerror))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
