@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from lab import cluster, consumer, kafka, layout
+from lab import cluster, consumer, layout, topics
 
 ZK_HOSTS = layout.ZK_HOSTS
 ZK_CHROOT = layout.ZK_CHROOT
@@ -35,20 +35,20 @@ def broker_log_dir(broker_id: int) -> Path:
 
 
 def create_topic(topic: str, partitions: int = 3, replication: int = 3, configs: dict | None = None) -> bool:
-    return kafka.create_topic(topic, partitions, replication, configs)
+    return topics.create_topic(topic, partitions, replication, configs)
 
 
 def delete_topic(topic: str) -> None:
-    kafka.delete_topic(topic)
+    topics.delete_topic(topic)
 
 
 def produce(topic: str, count: int, partitions: int = 3, records_per_batch: int = 1,
             first_index: int | None = None) -> dict[int, list[int]]:
-    return kafka.produce(topic, count, partitions, records_per_batch, first_index)
+    return topics.produce(topic, count, partitions, records_per_batch, first_index)
 
 
 def end_offsets(topic: str) -> dict[int, int]:
-    return kafka.end_offsets(topic)
+    return topics.end_offsets(topic)
 
 
 def corrupt(topic: str, partition: int, offset: int, replicas: str = "all") -> dict:
@@ -58,11 +58,11 @@ def corrupt(topic: str, partition: int, offset: int, replicas: str = "all") -> d
 
 
 def run_tool(main_class: str, *args: str) -> subprocess.CompletedProcess:
-    return kafka.run_tool(main_class, *args)
+    return topics.run_tool(main_class, *args)
 
 
 def dump_log(segment: str | Path) -> str:
-    return kafka.dump_log(str(segment))
+    return topics.dump_log(str(segment))
 
 
 def consumer_configure(group: str, topic: str | list[str]) -> Path:

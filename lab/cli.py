@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lab import cluster, consumer, kafka, layout
+    from lab import cluster, consumer, layout, topics
 
     if args.command == "fetch":
         from lab.fetch import fetch
@@ -77,13 +77,13 @@ def run(args: argparse.Namespace) -> int:
         demo.run()
     elif args.command == "topic":
         if args.action == "create":
-            created = kafka.create_topic(args.topic, args.partitions, args.replication)
+            created = topics.create_topic(args.topic, args.partitions, args.replication)
             print(f"topic {args.topic} {'created' if created else 'exists'}")
         else:
-            kafka.delete_topic(args.topic)
+            topics.delete_topic(args.topic)
             print(f"topic {args.topic} deleted")
     elif args.command == "produce":
-        written = kafka.produce(args.topic, args.count, args.partitions, args.records_per_batch)
+        written = topics.produce(args.topic, args.count, args.partitions, args.records_per_batch)
         print(f"produced {args.count} records to {args.topic}: "
               + ", ".join(f"partition {p} offsets {min(o)}-{max(o)}" for p, o in sorted(written.items())))
     elif args.command == "consumer":
@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
         result = corrupt.corrupt(args.topic, args.partition, args.offset, args.replicas)
         print(corrupt.format_result(result))
     elif args.command == "dump-log":
-        print(kafka.dump_log(args.segment), end="")
+        print(topics.dump_log(args.segment), end="")
     elif args.command == "tool":
-        result = kafka.run_tool(args.main_class, *args.args)
+        result = topics.run_tool(args.main_class, *args.args)
         sys.stdout.write(result.stdout)
         sys.stderr.write(result.stderr)
         return result.returncode
