@@ -11,7 +11,7 @@ from typing import Any, Iterable, Optional
 
 try:
     from kafka import KafkaConsumer, TopicPartition
-    from kafka.errors import KafkaError, KafkaTimeoutError, NoBrokersAvailable
+    from kafka.errors import KafkaError, KafkaTimeoutError
 except ImportError:
     HAS_KAFKA = False
     KAFKA_IMPORT_ERROR: Optional[str] = traceback.format_exc()
@@ -80,7 +80,6 @@ def consumer_settings(params: dict[str, Any], bootstrap_servers: list[str]) -> d
         enable_auto_commit=False,
         security_protocol=params.get("kafka_security_protocol") or "PLAINTEXT",
         request_timeout_ms=timeout_ms,
-        api_version_auto_timeout_ms=timeout_ms,
         bootstrap_timeout_ms=timeout_ms,
         reconnect_backoff_max_ms=1000,
     )
@@ -114,7 +113,7 @@ class KafkaLogOffsets:
         if self._consumer is None:
             try:
                 self._consumer = KafkaConsumer(**self.settings)
-            except NoBrokersAvailable:
+            except KafkaError:
                 raise KafkaClientError(
                     f"could not reach any Kafka broker at {','.join(self.settings['bootstrap_servers'])} within "
                     f"{self.timeout_ms / 1000:g} s: check kafka_bootstrap_servers and kafka_security_protocol"

@@ -193,6 +193,25 @@ class ZooKeeper:
         found = self._bulk([(_OP_GET_CHILDREN, path) for path in paths])
         return [sorted(children) if children is not None else None for children in found]
 
+    def commit(self, operations: Sequence[tuple]) -> list[Any]:
+        """Run ('set', path, data, version) / ('create', path, data) / ('delete', path, version) /
+        ('check', path, version) as one atomic multi. Returns kazoo's result per operation, where a failed
+        operation gives an exception instance rather than raising: the caller must check every one."""
+        transaction = self.client.transaction()
+        for operation in operations:
+            kind = operation[0]
+            if kind == "set":
+                transaction.set_data(operation[1], operation[2], operation[3])
+            elif kind == "create":
+                transaction.create(operation[1], operation[2])
+            elif kind == "delete":
+                transaction.delete(operation[1], operation[2])
+            elif kind == "check":
+                transaction.check(operation[1], operation[2])
+            else:
+                raise ValueError(f"unknown transaction operation {kind!r}")
+        return self.wait(transaction.commit_async())
+
     def _bulk(self, operations: list[tuple[int, str]]) -> list[Any]:
         if not operations:
             return []

@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+"""ZooKeeper consumer-offset paths, znode parsing, offset files (reset CSV, ExportZkOffsets) and backups."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from typing import Optional
+
+ABSENT_MARK = "# absent "
+_DECIMAL = re.compile(rb"^\s*(-?\d+)\s*$")
+_EXPORT_LINE = re.compile(r"^/consumers/(?P<group>[^/]+)/offsets/(?P<topic>[^/]+)/(?P<partition>\d+):(?P<offset>.*)$")
+
+TopicPartition = tuple[str, int]
+
+
+class OffsetDataError(Exception):
+    """Input (a znode, a file, an option) that is not a valid offset; the text is the one-line message."""
+
+
+def group_path(group: str) -> str:
+    return f"/consumers/{group}"
+
+
+def ids_path(group: str) -> str:
+    return f"/consumers/{group}/ids"
+
+
+def offsets_path(group: str, topic: Optional[str] = None, partition: Optional[int] = None) -> str:
+    path = f"/consumers/{group}/offsets"
+    if topic is not None:
+        path += f"/{topic}"
+        if partition is not None:
+            path += f"/{partition}"
+    return path
+
+
+def owners_path(group: str, topic: Optional[str] = None, partition: Optional[int] = None) -> str:
+    path = f"/consumers/{group}/owners"
+    if topic is not None:
+        path += f"/{topic}"
+        if partition is not None:
+            path += f"/{partition}"
+    return path
+
+
+def stray_offset_path(group: str, topic: Optional[str] = None) -> str:
+    """Kafka 1.1.0's broker wrote /consumers/<g>/offset/... (singular) by mistake; we only report it."""
+    return f"/consumers/{group}/offset" + (f"/{topic}" if topic is not None else "")
+
+
+def parents_of(path: str) -> list[str]:
+    """Ancestors of path from the top, '/' excluded: /a/b/c -> [/a, /a/b]."""
+    parts = path.strip("/").split("/")[:-1]
+    return ["/" + "/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+
+
+def parse_offset(raw: bytes, path: str) -> int:
+    """The decimal offset a legacy consumer stores; anything else is an error naming the node."""
+    match = _DECIMAL.match(raw or b"")
+    if not match:
+        raise OffsetDataError(f"{path} holds {raw[:40]!r}, not a decimal offset: fix or delete that node")
+    offset = int(match.group(1))
+    if offset < 0:
+        raise OffsetDataError(f"{path} holds the negative offset {offset}: fix or delete that node")
+    return offset
+
+
+def encode_offset(offset: int) -> bytes:
+    return str(offset).encode("ascii")
+
+
+def iso_utc(epoch_ms: int) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000.0, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class OffsetFile:
+    """Targets read from a file: offset per partition (None = the node did not exist) and absent parents."""
+
+    targets: dict[TopicPartition, Optional[int]] = field(default_factory=dict)
+    absent_parents: list[str] = field(default_factory=list)
+    file_format: str = ""
+
+
+def parse_offsets_file(text: str, group: str, source: str) -> OffsetFile:
+    """Kafka's reset CSV (topic,partition,offset or group,topic,partition,offset) or ExportZkOffsets lines.
+
+    The format is detected from the first data line. Rows for other groups are ignored; a backup's
+    '# absent <path>' lines mark offset nodes (and parent nodes) that did not exist when it was taken.
+    """
+    result = OffsetFile()
+    other_groups = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if line.startswith(ABSENT_MARK):
+            path = line[len(ABSENT_MARK):].strip()
+            match = _EXPORT_LINE.match(path + ":")
+            if match and match.group("group") == group:
+                result.targets[(match.group("topic"), int(match.group("partition")))] = None
+            elif path.startswith(group_path(group)) or path == "/consumers":
+                result.absent_parents.append(path)
+            continue
+        if not line or line.startswith("#"):
+            continue
+        where = f"{source} line {number}"
+        if not result.file_format:
+            result.file_format = "zookeeper_export" if line.startswith("/") else "reset_csv"
+        if result.file_format == "zookeeper_export":
+            match = _EXPORT_LINE.match(line)
+            if not match:
+                raise OffsetDataError(f"{where}: '{line[:80]}' is not '/consumers/<group>/offsets/<topic>/<n>:<offset>'")
+            row_group, topic, partition, offset_text = match.group("group", "topic", "partition", "offset")
+        else:
+            cells = [cell.strip() for cell in line.split(",")]
+            if len(cells) == 3:
+                row_group, (topic, partition, offset_text) = group, cells
+            elif len(cells) == 4:
+                row_group, topic, partition, offset_text = cells
+            else:
+                raise OffsetDataError(f"{where}: '{line[:80]}' is not 'topic,partition,offset' or "
+                                      "'group,topic,partition,offset'")
+            if not partition.isdigit():
+                raise OffsetDataError(f"{where}: partition '{partition}' is not a number")
+        if row_group != group:
+            other_groups += 1
+            continue
+        if not re.fullmatch(r"-?\d+", offset_text.strip()):
+            raise OffsetDataError(f"{where}: offset '{offset_text}' is not a number")
+        offset = int(offset_text)
+        if offset < 0:
+            raise OffsetDataError(f"{where}: offset {offset} is negative")
+        key = (topic, int(partition))
+        if key in result.targets:
+            raise OffsetDataError(f"{where}: {topic}/{partition} appears twice")
+        result.targets[key] = offset
+    if not result.targets:
+        detail = f" ({other_groups} rows are for other groups)" if other_groups else ""
+        raise OffsetDataError(f"{source} has no offsets for group '{group}'{detail}")
+    return result
+
+
+def read_offsets_file(path: str, group: str) -> OffsetFile:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise OffsetDataError(f"cannot read offsets file {path}: {error.__class__.__name__}: {error}")
+    return parse_offsets_file(text, group, path)
+
+
+def backup_text(group: str, before: dict[TopicPartition, Optional[int]], absent_parents: list[str],
+                origin: str, taken: str) -> str:
+    """ExportZkOffsets lines for the state before a change; '# absent' lines for nodes that did not exist."""
+    lines = [
+        "# kafka_ops.remediation consumer_offset backup (ExportZkOffsets format)",
+        f"# group: {group}",
+        f"# zookeeper: {origin}",
+        f"# taken: {taken}",
+        "# restore: kafka_ops.remediation.consumer_offset target=file file=<this file>",
+    ]
+    lines += [ABSENT_MARK + path for path in absent_parents]
+    for (topic, partition), offset in sorted(before.items()):
+        path = offsets_path(group, topic, partition)
+        lines.append(ABSENT_MARK + path if offset is None else f"{path}:{offset}")
+    return "\n".join(lines) + "\n"
+
+
+def write_backup(directory: str, group: str, text: str, now: datetime.datetime) -> str:
+    """Write the backup atomically with mode 0600 and return its path."""
+    directory = os.path.expanduser(directory)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    safe_group = re.sub(r"[^A-Za-z0-9._-]", "_", group)
+    target = os.path.join(directory, f"{safe_group}-{now.strftime('%Y%m%dT%H%M%S.%fZ')}.offsets")
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".backup-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return target
+
+
+def format_table(rows: list[dict]) -> list[str]:
+    """ConsumerOffsetChecker's table: Group Topic Pid Offset logSize Lag Owner."""
+    header = ["Group", "Topic", "Pid", "Offset", "logSize", "Lag", "Owner"]
+    cells = [header] + [
+        [row["group"], row["topic"], str(row["partition"]),
+         "unknown" if row["offset"] is None else str(row["offset"]),
+         "unknown" if row["log_end_offset"] is None else str(row["log_end_offset"]),
+         "unknown" if row["lag"] is None else str(row["lag"]),
+         row["owner"] or "none"]
+        for row in rows
+    ]
+    widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
+    return ["  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells]

@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+"""Reads a legacy consumer group from ZooKeeper and applies a planned offset change all-or-nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, Optional
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+    OffsetDataError, TopicPartition, group_path, ids_path, offsets_path, parse_offset)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offset_plan import (
+    Stored, split_transactions, undo_operations)
+
+
+class TransactionFailed(Exception):
+    """A multi that ZooKeeper refused; nothing of it was applied."""
+
+
+def group_members(zk, group: str) -> Optional[list[str]]:
+    """Live consumer ids of the group (children of /consumers/<g>/ids); None when the group does not exist."""
+    group_children, members = zk.list_children([group_path(group), ids_path(group)])
+    if group_children is None:
+        return None
+    return members or []
+
+
+def group_state(members: Optional[list[str]]) -> str:
+    if members is None:
+        return "absent"
+    return "active" if members else "inactive"
+
+
+def wait_until_inactive(zk, group: str, seconds: float, poll: float = 0.5,
+                        clock: Callable[[], float] = time.monotonic,
+                        sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """Poll the group's members until none are left or seconds have passed; returns those still there."""
+    deadline = clock() + seconds
+    members = group_members(zk, group) or []
+    while members and clock() < deadline:
+        sleep(min(poll, max(0.0, deadline - clock())))
+        members = group_members(zk, group) or []
+    return members
+
+
+def topic_partitions(zk, topics: list[str]) -> dict[str, list[int]]:
+    """Partitions Kafka has for each topic, from /brokers/topics/<t>; an unknown topic is an error."""
+    found = zk.read_nodes([f"/brokers/topics/{topic}" for topic in topics])
+    result: dict[str, list[int]] = {}
+    missing = []
+    for topic, node in zip(topics, found):
+        if node is None:
+            missing.append(topic)
+            continue
+        try:
+            assignment = json.loads(node[0].decode("utf-8")).get("partitions") or {}
+        except (UnicodeDecodeError, ValueError, AttributeError):
+            raise OffsetDataError(f"/brokers/topics/{topic} does not hold Kafka's JSON assignment")
+        result[topic] = sorted(int(partition) for partition in assignment)
+    if missing:
+        raise OffsetDataError(f"unknown topic(s) {', '.join(sorted(missing))}: not under /brokers/topics; "
+                              "check the names and zk_chroot")
+    return result
+
+
+def read_current(zk, group: str, keys: list[TopicPartition]) -> tuple[dict[TopicPartition, Stored], dict[str, bytes]]:
+    """Stored offset and version of every partition's node (None/None when absent) and the raw data by path."""
+    paths = [offsets_path(group, topic, partition) for topic, partition in keys]
+    current: dict[TopicPartition, Stored] = {}
+    raw: dict[str, bytes] = {}
+    for key, path, node in zip(keys, paths, zk.read_nodes(paths)):
+        if node is None:
+            current[key] = Stored(None, None)
+            continue
+        current[key] = Stored(parse_offset(node[0], path), node[1].version)
+        raw[path] = node[0]
+    return current, raw
+
+
+def existing_paths(zk, paths: list[str]) -> set[str]:
+    return {path for path, node in zip(paths, zk.read_nodes(paths)) if node is not None}
+
+
+def _commit_part(zk, part: list[tuple]) -> list[Any]:
+    """Commit one multi; raise TransactionFailed naming the first operation ZooKeeper refused."""
+    try:
+        results = zk.commit(part)
+    except Exception as error:  # pylint: disable=broad-except
+        if type(error).__name__ in ("ConnectionLoss", "SessionExpiredError"):
+            raise
+        raise TransactionFailed(f"ZooKeeper refused the change: {type(error).__name__}")
+    for operation, result in zip(part, results):
+        if isinstance(result, Exception) and type(result).__name__ != "RolledBackError":
+            raise TransactionFailed(f"{operation[1]} {_explain(result)}")
+    if len(results) != len(part):
+        raise TransactionFailed(f"ZooKeeper answered {len(results)} results for {len(part)} operations")
+    return results
+
+
+def _explain(error: Exception) -> str:
+    reasons = {
+        "BadVersionError": "was changed by someone else after it was read (version check failed)",
+        "NodeExistsError": "was created by someone else after it was read",
+        "NoNodeError": "was deleted by someone else after it was read",
+        "NotEmptyError": "has children now, so it was not deleted",
+        "NoAuthError": "is not writable with these credentials (NoAuth): check zk_auth / zk_sasl",
+    }
+    return reasons.get(type(error).__name__, f"failed: {type(error).__name__}")
+
+
+def apply_parts(zk, groups: list[list[tuple]], previous: dict[str, bytes]) -> int:
+    """Commit the operation groups in as few version-checked multis as fit; if one fails, undo the parts
+    already committed so the outcome stays all or nothing. Returns the number of multis used."""
+    parts = split_transactions(groups, zk.chroot)
+    done: list[tuple[list[tuple], list[Any]]] = []
+    for index, part in enumerate(parts):
+        try:
+            results = _commit_part(zk, part)
+        except TransactionFailed as error:
+            undo_failure = _undo(zk, done, previous)
+            where = f" (transaction {index + 1} of {len(parts)})" if len(parts) > 1 else ""
+            if undo_failure:
+                raise OffsetDataError(f"{error}{where}; undoing the {len(done)} committed transaction(s) failed too "
+                                      f"({undo_failure}): restore from the backup file")
+            suffix = f"; the {len(done)} committed transaction(s) were undone" if done else ""
+            raise OffsetDataError(f"{error}{where}: nothing was changed{suffix}; rerun to re-read the group")
+        done.append((part, results))
+    return len(parts)
+
+
+def _undo(zk, done: list[tuple[list[tuple], list[Any]]], previous: dict[str, bytes]) -> Optional[str]:
+    undo_groups = [[operation] for part, results in reversed(done)
+                   for operation in undo_operations(part, results, previous)]
+    try:
+        for part in split_transactions(undo_groups, zk.chroot):
+            _commit_part(zk, part)
+    except TransactionFailed as error:
+        return str(error)
+    return None
+
+
+def verify_written(zk, group: str, plan: list[dict[str, Any]]) -> None:
+    """Read every changed node back; fail naming the partitions where ZooKeeper holds something else."""
+    changed = [entry for entry in plan if entry["before"] != entry["after"]]
+    paths = [offsets_path(group, entry["topic"], entry["partition"]) for entry in changed]
+    wrong = []
+    for entry, path, node in zip(changed, paths, zk.read_nodes(paths)):
+        held = None if node is None else node[0].strip().decode("utf-8", "replace")
+        wanted = None if entry["after"] is None else str(entry["after"])
+        if held != wanted:
+            wrong.append(f"{entry['topic']}/{entry['partition']} holds {held!r}, not {wanted!r}")
+    if wrong:
+        more = f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""
+        raise OffsetDataError("read-back after writing differs: " + "; ".join(wrong[:3]) + more
+                              + ": another writer is active; check the group and restore from the backup file")

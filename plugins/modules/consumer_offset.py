@@ -1,0 +1,394 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: consumer_offset
+short_description: Move a ZooKeeper-stored (legacy) consumer group's offsets safely, atomically and with a backup
+version_added: 0.1.0
+description:
+  - Sets the offsets a legacy (ZooKeeper-based) consumer group stores under C(/consumers/<group>/offsets) to an
+    explicit offset, the log start or end, the current offset shifted by N, the first offset at a time, the
+    contents of a file (Kafka's reset CSV or ExportZkOffsets lines, detected from the content) or, with
+    O(target=skip), to the first readable offset after a corrupt record.
+  - Refuses a group that has live members (children of C(/consumers/<group>/ids)) unless O(wait_inactive) sees
+    them leave or O(force=true).
+  - Checks every target against the log start and end offsets (or clamps with O(clamp=true)) and, with
+    O(expected_offsets), only acts if the consumer still sits where it was seen.
+  - Writes all partitions in one version-checked ZooKeeper transaction (split into as few as fit in one request,
+    undoing committed parts if a later one fails), so a concurrent commit leaves nothing changed; creates missing
+    offset nodes; reads everything back after writing.
+  - Saves the previous offsets first to a backup file in ExportZkOffsets format; O(target=file) with that file
+    restores the exact previous state, deleting offset nodes that did not exist before.
+author:
+  - kafka_ops maintainers
+extends_documentation_fragment:
+  - kafka_ops.remediation.zookeeper
+  - kafka_ops.remediation.kafka
+attributes:
+  check_mode:
+    support: full
+    description: Reads, checks and plans everything and returns the plan; writes nothing, not even the backup.
+  diff_mode:
+    support: full
+    description: Shows each changed partition's offset before and after.
+options:
+  group:
+    description: The consumer group (C(group.id) of the legacy consumer).
+    type: str
+    required: true
+  topics:
+    description:
+      - Topics to change. Default is every topic the group has offsets for (or, for O(target=file),
+        O(target=skip) and O(partition_offsets), the topics listed there).
+    type: list
+    elements: str
+  partitions:
+    description: Partitions to change within O(topics). Default is all of each topic's partitions.
+    type: list
+    elements: int
+  target:
+    description:
+      - C(offset) sets O(offset) (or each O(partition_offsets) entry); C(earliest)/C(latest) the log start/end;
+        C(current) keeps the offsets (with O(clamp=true) it pulls out-of-range offsets back into the log);
+        C(shift_by) adds O(shift_by); C(datetime) and C(duration) use the first offset at O(datetime) or at
+        now minus O(duration); C(file) reads O(file); C(skip) moves the O(partition_offsets) partitions to the
+        given first readable offsets.
+    type: str
+    required: true
+    choices: [offset, earliest, latest, current, shift_by, datetime, duration, file, skip]
+  offset:
+    description: The offset for O(target=offset), for every selected partition.
+    type: int
+  shift_by:
+    description: Records to move by with O(target=shift_by); negative moves back.
+    type: int
+  datetime:
+    description: ISO 8601 time with a zone for O(target=datetime), like C(2026-11-26T10:00:00Z).
+    type: str
+  duration:
+    description: How far back from now for O(target=duration), ISO 8601 (C(PT1H)) or short (C(90m), C(1h), C(2d)).
+    type: str
+  file:
+    description:
+      - Offsets file on the controller for O(target=file). Kafka's reset CSV (C(topic,partition,offset) or
+        C(group,topic,partition,offset)), ExportZkOffsets lines (C(/consumers/<g>/offsets/<t>/<p>:<offset>)) or a
+        backup written by this module. Rows for other groups are ignored.
+    type: path
+  partition_offsets:
+    description: Per-partition targets, for O(target=skip) and O(target=offset).
+    type: list
+    elements: dict
+    suboptions:
+      topic:
+        description: Topic.
+        type: str
+        required: true
+      partition:
+        description: Partition.
+        type: int
+        required: true
+      offset:
+        description: Offset to store (the next offset the consumer reads).
+        type: int
+        required: true
+  expected_offsets:
+    description:
+      - Only-if guard. Each listed partition must currently hold this offset, or the module fails and changes
+        nothing. Pass the offset the consumer was seen stuck at.
+    type: list
+    elements: dict
+    suboptions:
+      topic:
+        description: Topic.
+        type: str
+        required: true
+      partition:
+        description: Partition.
+        type: int
+        required: true
+      offset:
+        description: The offset the partition must hold now.
+        type: int
+        required: true
+  clamp:
+    description: Clamp targets below the log start or above the log end into the log instead of failing.
+    type: bool
+    default: false
+  force:
+    description: Change the offsets even though the group has live members (they will overwrite the change).
+    type: bool
+    default: false
+  wait_inactive:
+    description: Seconds to wait for the group's live members to leave before refusing. Skipped in check mode.
+    type: int
+    default: 0
+  backup:
+    description: Save the previous offsets to a file in O(backup_dir) before writing.
+    type: bool
+    default: true
+  backup_dir:
+    description: Directory on the controller for backup files (created with mode 0700).
+    type: path
+    default: ~/.ansible/kafka_ops_remediation/backups
+  log_offsets:
+    description:
+      - Ask the brokers for log start/end offsets for the range check. Set to false only when the brokers are
+        stopped and the targets are known to be valid (explicit, skip, file, current, shift_by); there is no
+        range check then.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Skip the corrupt record the consumer is stuck on, only if it is still stuck there
+  kafka_ops.remediation.consumer_offset:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    group: billing
+    target: skip
+    partition_offsets:
+      - {topic: invoices, partition: 3, offset: 120446}
+    expected_offsets:
+      - {topic: invoices, partition: 3, offset: 120431}
+    wait_inactive: 60
+  delegate_to: localhost
+  run_once: true
+  register: billing_skip
+
+- name: Undo the skip from its backup file
+  kafka_ops.remediation.consumer_offset:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    group: billing
+    target: file
+    file: "{{ billing_skip.backup_file }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Replay the last two hours of one topic
+  kafka_ops.remediation.consumer_offset:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    group: billing
+    topics: [invoices]
+    target: duration
+    duration: PT2H
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+plan:
+  description: Every selected partition with its offset before and after (after equals before when unchanged).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"topic": "invoices", "partition": 3, "before": 120431, "after": 120446, "log_start_offset": 0,
+            "log_end_offset": 130000, "records_skipped": 15}]
+diff:
+  description: Changed partitions before and after, as C(topic/partition) to offset (null = no node).
+  returned: when diff mode is on
+  type: dict
+  sample: {"before": {"invoices/3": 120431}, "after": {"invoices/3": 120446}}
+backup_file:
+  description: Backup of the previous offsets (ExportZkOffsets format), null when nothing was written.
+  returned: always
+  type: str
+  sample: /home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.offsets
+backup_time:
+  description: When the backup was taken (ISO 8601 UTC), null without a backup.
+  returned: always
+  type: str
+  sample: "2026-11-26T14:05:01.123Z"
+group_state:
+  description: C(active) (live members), C(inactive) or C(absent), as found before any change.
+  returned: always
+  type: str
+  sample: inactive
+members:
+  description: Live consumer ids found in the group.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+transactions:
+  description: ZooKeeper transactions used (0 when nothing was written).
+  returned: always
+  type: int
+  sample: 1
+"""
+
+import datetime
+import time
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan, offset_store
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+    OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+
+NEEDS_BROKERS = ("earliest", "latest", "datetime", "duration")
+
+
+def check_group(runner: ModuleRunner, zk, group: str) -> list[str]:
+    members = offset_store.group_members(zk, group)
+    if members is None:
+        raise ModuleError(f"group '{group}' does not exist (no /consumers/{group}): check the group name and zk_chroot")
+    params = runner.params
+    if members and params["force"]:
+        runner.warn(f"force=true: changing offsets of group '{group}' although {len(members)} live consumer(s) "
+                    f"({', '.join(members[:5])}) will overwrite them on their next commit")
+    elif members and params["wait_inactive"] > 0 and runner.check_mode:
+        runner.warn(f"group '{group}' has live consumers; the real run waits up to {params['wait_inactive']} s")
+    elif members:
+        left = (offset_store.wait_until_inactive(zk, group, params["wait_inactive"])
+                if params["wait_inactive"] > 0 else members)
+        if left:
+            waited = f" after waiting {params['wait_inactive']} s" if params["wait_inactive"] > 0 else ""
+            raise ModuleError(
+                f"group '{group}' has {len(left)} live consumer(s){waited} ({', '.join(left[:5])}): stop them, "
+                "pass wait_inactive=<seconds>, or force=true", group_state="active", members=left)
+    return members
+
+
+def explicit_targets(params) -> tuple[dict, list[str]]:
+    """Per-partition targets from partition_offsets or the file, and parents a backup says were absent."""
+    if params["target"] == "file":
+        loaded = read_offsets_file(params["file"], params["group"])
+        return loaded.targets, loaded.absent_parents
+    if params["partition_offsets"]:
+        return {(item["topic"], item["partition"]): item["offset"] for item in params["partition_offsets"]}, []
+    return {}, []
+
+
+def select_partitions(zk, params, explicit: dict) -> list[tuple[str, int]]:
+    group = params["group"]
+    if explicit:
+        keys = sorted(key for key in explicit
+                      if (not params["topics"] or key[0] in params["topics"])
+                      and (not params["partitions"] or key[1] in params["partitions"]))
+        topics = sorted({topic for topic, _ in keys})
+    else:
+        topics = params["topics"] or (zk.list_children([offsets_path(group)])[0] or [])
+        if not topics:
+            raise ModuleError(f"group '{group}' has no offsets yet: name the topics")
+        keys = []
+    known = offset_store.topic_partitions(zk, sorted(set(topics)))
+    if not explicit:
+        keys = [(topic, p) for topic in sorted(known) for p in known[topic]
+                if not params["partitions"] or p in params["partitions"]]
+        wanted = set(params["partitions"] or [])
+        missing = sorted(wanted - {p for _, p in keys})
+        if missing:
+            raise ModuleError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
+    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, [])]
+    if unknown:
+        raise ModuleError(f"unknown partition(s) {', '.join(unknown[:5])}: not in /brokers/topics assignment")
+    if not keys:
+        raise ModuleError("no partition selected: check topics and partitions")
+    return keys
+
+
+def run(runner: ModuleRunner) -> dict:
+    params = runner.params
+    group = params["group"]
+    target = params["target"]
+    if not params["log_offsets"] and (target in NEEDS_BROKERS or params["clamp"]):
+        raise ModuleError(f"target={target}{' with clamp=true' if params['clamp'] else ''} needs log_offsets=true")
+    zk = runner.zookeeper()
+    members = check_group(runner, zk, group)
+    explicit, absent_parents = explicit_targets(params)
+    keys = select_partitions(zk, params, explicit)
+    current, previous = offset_store.read_current(zk, group, keys)
+
+    log_ranges: dict = {}
+    by_time = None
+    if params["log_offsets"]:
+        kafka = runner.kafka()
+        starts = kafka.log_start_offsets(keys)
+        ends = kafka.log_end_offsets(keys)
+        log_ranges = {key: (starts[key], ends[key]) for key in keys if key in starts and key in ends}
+        if target in ("datetime", "duration"):
+            moment_ms = (offset_plan.parse_datetime_ms(params["datetime"]) if target == "datetime" else
+                         int((time.time() - offset_plan.parse_duration_seconds(params["duration"])) * 1000))
+            by_time = kafka.offsets_for_time(keys, moment_ms)
+
+    wanted = offset_plan.resolve_targets(target, keys, current, log_ranges, offset=params["offset"],
+                                         shift_by=params["shift_by"], explicit=explicit or None, by_time=by_time)
+    expected = {(item["topic"], item["partition"]): item["offset"] for item in params["expected_offsets"] or []}
+    plan = offset_plan.plan_offsets(wanted, current, log_ranges, expected, params["clamp"])
+
+    candidates = sorted({parent for key in keys if current[key].version is None
+                         for parent in parents_of(offsets_path(group, *key))} | set(absent_parents))
+    existing = offset_store.existing_paths(zk, candidates)
+    groups = offset_plan.write_operations(group, plan, current, existing, absent_parents)
+    result = dict(changed=bool(groups), plan=plan, backup_file=None, backup_time=None,
+                  group_state=offset_store.group_state(members), members=members, transactions=0)
+    if runner.diff_mode:
+        result["diff"] = offset_plan.diff(group, plan)
+    if not groups or runner.check_mode:
+        return result
+
+    if params["backup"]:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        result["backup_time"] = iso_utc(int(now.timestamp() * 1000))
+        before = {(entry["topic"], entry["partition"]): entry["before"] for entry in plan}
+        created_parents = [path for path in candidates if path not in existing]
+        text = backup_text(group, before, created_parents, zk.hosts, result["backup_time"])
+        result["backup_file"] = write_backup(params["backup_dir"], group, text, now)
+    try:
+        result["transactions"] = offset_store.apply_parts(zk, groups, previous)
+        offset_store.verify_written(zk, group, plan)
+    except OffsetDataError as error:
+        raise ModuleError(f"{error}" + (f" (backup: {result['backup_file']})" if result["backup_file"] else ""),
+                          plan=plan, backup_file=result["backup_file"])
+    return result
+
+
+def guarded(runner: ModuleRunner) -> dict:
+    try:
+        return run(runner)
+    except OffsetDataError as error:
+        raise ModuleError(str(error))
+
+
+def main() -> None:
+    entry = dict(topic=dict(type="str", required=True), partition=dict(type="int", required=True),
+                 offset=dict(type="int", required=True))
+    argument_spec = dict(
+        group=dict(type="str", required=True),
+        topics=dict(type="list", elements="str"),
+        partitions=dict(type="list", elements="int"),
+        target=dict(type="str", required=True, choices=["offset", "earliest", "latest", "current", "shift_by",
+                                                         "datetime", "duration", "file", "skip"]),
+        offset=dict(type="int"),
+        shift_by=dict(type="int"),
+        datetime=dict(type="str"),
+        duration=dict(type="str"),
+        file=dict(type="path"),
+        partition_offsets=dict(type="list", elements="dict", options=entry),
+        expected_offsets=dict(type="list", elements="dict", options=dict(entry)),
+        clamp=dict(type="bool", default=False),
+        force=dict(type="bool", default=False),
+        wait_inactive=dict(type="int", default=0),
+        backup=dict(type="bool", default=True),
+        backup_dir=dict(type="path", default="~/.ansible/kafka_ops_remediation/backups"),
+        log_offsets=dict(type="bool", default=True),
+    )
+    required_if = [
+        ("target", "offset", ("offset", "partition_offsets"), True),
+        ("target", "shift_by", ("shift_by",)),
+        ("target", "datetime", ("datetime",)),
+        ("target", "duration", ("duration",)),
+        ("target", "file", ("file",)),
+        ("target", "skip", ("partition_offsets",)),
+    ]
+    ModuleRunner(argument_spec, uses_kafka=True, required_if=required_if,
+                 mutually_exclusive=[("offset", "partition_offsets")]).run(guarded)
+
+
+if __name__ == "__main__":
+    main()
