@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: consumer_offset_info
+short_description: Read ZooKeeper-stored consumer offsets, lag, owners and group state like ConsumerOffsetChecker
+version_added: 0.1.0
+description:
+  - For one, several or all legacy consumer groups under C(/consumers), returns each committed offset with the
+    log start and end offsets, the lag, the owning consumer thread, when it was last committed (the node's
+    mtime) and flags for offsets below the log start or above the log end.
+  - Reports the group's live members and its state (C(active), C(inactive), C(absent)).
+  - Reports stray nodes that point at trouble, in RV(stray_nodes), such as C(/consumers/<g>/offset/...) written
+    by Kafka 1.1.0's broker, offsets for partitions or topics that no longer exist and nodes that do not hold
+    a number.
+  - Also returns RV(table) in ConsumerOffsetChecker's columns.
+  - Supports the Storm KafkaSpout layout (C(<zkRoot>/<id>/partition_<n>) holding JSON with C(offset)) with
+    O(layout=storm); Storm keeps no member registry, so its group state is C(unknown) (or C(absent)).
+  - Reads are batched (ZooKeeper multi-read), so ten thousand partitions take well under two seconds.
+author:
+  - kafka_ops maintainers
+extends_documentation_fragment:
+  - kafka_ops.remediation.zookeeper
+  - kafka_ops.remediation.kafka
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
+options:
+  groups:
+    description:
+      - Consumer groups (Storm spout ids with O(layout=storm)). Default is every group. A named group that does
+        not exist is returned with state C(absent).
+    type: list
+    elements: str
+  topics:
+    description: Only these topics. Default is every topic the groups have offsets for.
+    type: list
+    elements: str
+  partitions:
+    description: Only these partition numbers.
+    type: list
+    elements: int
+  layout:
+    description: Where the offsets live; C(kafka) is C(/consumers/<group>/offsets/<topic>/<partition>).
+    type: str
+    default: kafka
+    choices: [kafka, storm]
+  storm_root:
+    description: The spout's C(zkRoot) for O(layout=storm), for example C(/kafka-spout).
+    type: str
+  log_offsets:
+    description: Ask the brokers for log start and end offsets (for lag and the range flags).
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Show where the billing group stands
+  kafka_ops.remediation.consumer_offset_info:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    groups: [billing]
+  delegate_to: localhost
+  run_once: true
+  register: billing_offsets
+
+- name: Print it like ConsumerOffsetChecker
+  ansible.builtin.debug:
+    msg: "{{ billing_offsets.table }}"
+
+- name: Read a Storm topology's spout offsets
+  kafka_ops.remediation.consumer_offset_info:
+    zk_hosts: zk1.example.com:2181
+    layout: storm
+    storm_root: /kafka-spout
+    log_offsets: false
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+groups:
+  description: Each selected group with its state, live members and topics it has offsets for.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"group": "billing", "state": "inactive", "members": [], "topics": ["invoices"]}]
+offsets:
+  description: One entry per committed partition offset.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {"group": "billing", "topic": "invoices", "partition": 3, "offset": 120431, "log_start_offset": 0,
+       "log_end_offset": 130000, "lag": 9569, "owner": "billing_app1-1732610000000-1a2b3c4d-0",
+       "last_commit": "2026-11-26T13:05:01.123Z", "below_log_start": false, "above_log_end": false,
+       "path": "/consumers/billing/offsets/invoices/3"}
+stray_nodes:
+  description: Nodes that are not usable offsets, with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/consumers/billing/offset/invoices/0",
+            "reason": "written by Kafka 1.1.0's broker to /offset (singular) by mistake; no consumer reads it"}]
+table:
+  description: ConsumerOffsetChecker's table (Group Topic Pid Offset logSize Lag Owner), one line per entry.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Group    Topic     Pid  Offset  logSize  Lag   Owner", "billing  invoices  3    120431  130000   9569  none"]
+"""
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_info
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import format_table
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+
+
+def run(runner: ModuleRunner) -> dict:
+    params = runner.params
+    zk = runner.zookeeper()
+    if params["layout"] == "storm":
+        if not params["storm_root"]:
+            raise ModuleError("layout=storm needs storm_root, the spout's zkRoot (for example /kafka-spout)")
+        snapshot = offset_info.read_storm_layout(zk, params["storm_root"], params["groups"], params["topics"],
+                                                 params["partitions"])
+    else:
+        snapshot = offset_info.read_kafka_layout(zk, params["groups"], params["topics"], params["partitions"])
+
+    def log_offsets(partitions):
+        if not params["log_offsets"]:
+            return {}
+        kafka = runner.kafka()
+        starts = kafka.log_start_offsets(partitions)
+        ends = kafka.log_end_offsets(partitions)
+        return {key: (starts.get(key), ends.get(key)) for key in partitions}
+
+    result = offset_info.assemble(snapshot, log_offsets)
+    result.update(changed=False, table=format_table(result["offsets"]))
+    return result
+
+
+def main() -> None:
+    argument_spec = dict(
+        groups=dict(type="list", elements="str"),
+        topics=dict(type="list", elements="str"),
+        partitions=dict(type="list", elements="int"),
+        layout=dict(type="str", default="kafka", choices=["kafka", "storm"]),
+        storm_root=dict(type="str"),
+        log_offsets=dict(type="bool", default=True),
+    )
+    ModuleRunner(argument_spec, uses_kafka=True).run(run)
+
+
+if __name__ == "__main__":
+    main()
