@@ -1,0 +1,103 @@
+"""`lab demo`: reproduce a legacy consumer stuck on a corrupt record, end to end, on the real lab.
+
+Up, a fresh topic `orders` (3 partitions, RF 3), 400 records consumed by group `orders-legacy`, 600 more
+produced while it is stopped, one later record corrupted on every replica, the consumer restarted: it stops at
+the bad record with the client's CRC error, and its ZooKeeper offset stays there.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lab import cluster, consumer, corrupt, layout, topics, zk
+from lab.errors import LabError
+
+TOPIC = "orders"
+GROUP = "orders-legacy"
+FIRST_BATCH = 400
+SECOND_BATCH = 600
+BAD_PARTITION = 1
+WAIT = 60.0
+
+
+def say(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+def reset_topic_and_group() -> None:
+    """Start from nothing so the demo can run again: no consumer, no group offsets, no topic, no output."""
+    if consumer.pid(GROUP) is not None:
+        consumer.stop(GROUP)
+    with zk.client() as client:
+        if zk.children(client, f"/consumers/{GROUP}/ids"):
+            raise LabError(f"group {GROUP} still has live consumers in ZooKeeper; stop them and run the demo again")
+        client.delete(f"/consumers/{GROUP}", recursive=True)
+    topics.delete_topic(TOPIC)
+    consumer.output_file(GROUP).unlink(missing_ok=True)
+
+
+def wait_for(predicate, what: str, timeout: float = WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise LabError(f"timed out after {timeout:.0f} s waiting for {what}; see {consumer.log_file(GROUP)}")
+        time.sleep(0.5)
+
+
+def committed(group: str) -> dict[int, int]:
+    return {item["partition"]: item["committed_offset"] for item in consumer.status(group)["partitions"]}
+
+
+def run() -> None:
+    say("starting the lab")
+    result = cluster.up()
+    print(f"    lab up in {result['seconds']} s")
+    say(f"fresh topic {TOPIC} (3 partitions, replication factor 3) and group {GROUP}")
+    reset_topic_and_group()
+    topics.create_topic(TOPIC, partitions=3, replication=3)
+
+    say(f"producing {FIRST_BATCH} records and letting {GROUP} consume them")
+    topics.produce(TOPIC, FIRST_BATCH, first_index=0)
+    consumer.configure(GROUP, TOPIC)
+    consumer.start(GROUP)
+    consumer.wait_registered(GROUP)
+    wait_for(lambda: sum(committed(GROUP).values()) == FIRST_BATCH, f"{GROUP} to commit {FIRST_BATCH} records")
+    consumer.stop(GROUP)
+    print(f"    committed offsets: {committed(GROUP)}")
+
+    say(f"producing {SECOND_BATCH} more records while the consumer is stopped")
+    topics.produce(TOPIC, SECOND_BATCH, first_index=FIRST_BATCH)
+    end = topics.end_offsets(TOPIC)
+    print(f"    log end offsets: {end}")
+
+    bad_offset = committed(GROUP)[BAD_PARTITION] + 100
+    say(f"corrupting {TOPIC}-{BAD_PARTITION} offset {bad_offset} on every replica (brokers stop and start again)")
+    damage = corrupt.corrupt(TOPIC, BAD_PARTITION, bad_offset, "all")
+    print("    " + corrupt.format_result(damage).replace("\n", "\n    "))
+
+    say(f"restarting {GROUP}")
+    consumer.start(GROUP)
+    consumer.wait_registered(GROUP)
+    stuck = wait_for(lambda: [p for p in consumer.status(GROUP)["partitions"] if p["stuck"]], "the consumer to get stuck")
+    others_done = lambda: all(committed(GROUP)[p] == end[p] for p in end if p != BAD_PARTITION)  # noqa: E731
+    wait_for(others_done, "the healthy partitions to be consumed to their end")
+    print(consumer.format_status(consumer.status(GROUP)))
+
+    say("the consumer's log")
+    for line in consumer.log_file(GROUP).read_text().splitlines():
+        if "CRC" in line or "Corrupt" in line:
+            print(f"    {line}")
+    say(f"the group's ZooKeeper offset for partition {BAD_PARTITION} stays on the bad record")
+    with zk.client() as client:
+        path = f"/consumers/{GROUP}/offsets/{TOPIC}/{BAD_PARTITION}"
+        print(f"    {layout.ZK_CHROOT}{path} = {zk.read_text(client, path)} (corrupted offset {bad_offset}, "
+              f"stuck partitions: {[p['partition'] for p in stuck]})")
+    say("Kafka's DumpLogSegments on the leader's segment")
+    for line in topics.dump_log(damage["segments"][0]).splitlines():
+        if "isvalid: false" in line:
+            print(f"    {line}")
+    print(f"\nThe consumer is stuck at {TOPIC}-{BAD_PARTITION} offset {bad_offset}; it stays running "
+          f"(stop it with: python -m lab consumer stop --group {GROUP}).")

@@ -1,0 +1,34 @@
+"""The session-wide `lab` fixture: one real lab for every integration test.
+
+It brings the lab up when it is not running and stops it at the end only when it started it (LAB_KEEP=1 keeps
+it). It holds the lab lock for the whole session unless `flock /tmp/kafka-ops-lab.lock` above pytest already
+holds it, so tests of different people never change the shared lab at the same time.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from lab import api as lab_api  # noqa: E402  pylint: disable=wrong-import-position
+from lab.lock import lab_lock  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The lab's Python API (module lab.api), with the lab up."""
+    with lab_lock():
+        started = False
+        if not lab_api.is_up():
+            lab_api.up()
+            started = True
+        yield lab_api
+        if started and os.environ.get("LAB_KEEP") != "1":
+            lab_api.down()
