@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: corrupt_record_info
 short_description: Find corrupt records in a Kafka broker's on-disk log
 version_added: 0.1.0
@@ -24,7 +23,7 @@ description:
   - Runs with the Python standard library alone. A C CRC-32C (the C(crc32c) or C(google-crc32c) package) is
     used when importable, else a pure-Python one that gives the same answers more slowly.
 author:
-  - kafka_ops.remediation contributors
+  - kafka_ops maintainers
 options:
   log_dirs:
     description:
@@ -117,23 +116,45 @@ corrupt_records:
   type: list
   elements: dict
   contains:
-    topic: {description: Topic., type: str}
-    partition: {description: Partition number., type: int}
-    broker_id: {description: Broker id from the log dir's C(meta.properties), or null., type: int}
-    segment: {description: Path of the segment file., type: str}
-    position: {description: Byte position of the damaged entry (or span) in the segment., type: int}
-    length: {description: Bytes the damaged entry or span occupies., type: int}
-    magic: {description: Magic byte found at the entry (0, 1, 2; anything else is itself damage)., type: int}
-    first_offset: {description: First offset the damage covers; null when unknowable., type: int}
-    last_offset: {description: Last offset the damage covers; null when unknowable., type: int}
+    topic:
+      description: "Topic."
+      type: str
+    partition:
+      description: "Partition number."
+      type: int
+    broker_id:
+      description: "Broker id from the log dir's C(meta.properties); null when it has none."
+      type: int
+    segment:
+      description: "Path of the segment file."
+      type: str
+    position:
+      description: "Byte position of the damaged entry (or span) in the segment."
+      type: int
+    length:
+      description: "Bytes the damaged entry or span occupies."
+      type: int
+    magic:
+      description: "Magic byte found at the entry; a value other than 0, 1 or 2 is itself damage."
+      type: int
+    first_offset:
+      description: "First offset the damage covers; null when unknowable."
+      type: int
+    last_offset:
+      description: "Last offset the damage covers; null when unknowable."
+      type: int
     next_valid_offset:
-      description: First offset after the damage that a consumer can read; null when no valid entry follows.
+      description: "First offset after the damage that a consumer can read; null when no valid entry follows."
       type: int
     reason:
-      description: V(crc_mismatch), V(bad_framing), V(invalid_magic) or V(offset_out_of_order).
+      description: "V(crc_mismatch), V(bad_framing), V(invalid_magic) or V(offset_out_of_order)."
       type: str
-    stored_crc: {description: Checksum stored in the entry, or null., type: int}
-    computed_crc: {description: Checksum computed over the entry, or null., type: int}
+    stored_crc:
+      description: "Checksum stored in the entry; null when it could not be read."
+      type: int
+    computed_crc:
+      description: "Checksum computed over the entry; null when not computed."
+      type: int
   sample:
     - {topic: orders, partition: 3, broker_id: 2, segment: /var/lib/kafka/data/orders-3/00000000000000000000.log,
        position: 4172, length: 1095, magic: 2, first_offset: 40, last_offset: 49, next_valid_offset: 50,
