@@ -155,8 +155,9 @@ def write_operations(group: str, plan: list[dict[str, Any]], current: dict[Topic
     return groups
 
 
-def split_transactions(groups: list[list[tuple]], chroot: str, limit: int = MAX_MULTI_BYTES) -> list[list[tuple]]:
+def split_transactions(groups: list[list[tuple]], chroot: str, limit: Optional[int] = None) -> list[list[tuple]]:
     """As few multis as fit under limit bytes each, in order, never splitting a partition's operations."""
+    limit = limit or MAX_MULTI_BYTES
     parts: list[list[tuple]] = []
     current: list[tuple] = []
     used = 0

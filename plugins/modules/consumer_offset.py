@@ -267,24 +267,23 @@ def explicit_targets(params) -> tuple[dict, list[str]]:
 def select_partitions(zk, params, explicit: dict) -> list[tuple[str, int]]:
     group = params["group"]
     if explicit:
-        keys = sorted(key for key in explicit
-                      if (not params["topics"] or key[0] in params["topics"])
-                      and (not params["partitions"] or key[1] in params["partitions"]))
+        topic_filter, partition_filter = set(params["topics"] or []), set(params["partitions"] or [])
+        keys = sorted(key for key in explicit if (not topic_filter or key[0] in topic_filter)
+                      and (not partition_filter or key[1] in partition_filter))
         topics = sorted({topic for topic, _ in keys})
     else:
         topics = params["topics"] or (zk.list_children([offsets_path(group)])[0] or [])
         if not topics:
             raise ModuleError(f"group '{group}' has no offsets yet: name the topics")
         keys = []
-    known = offset_store.topic_partitions(zk, sorted(set(topics)))
+    known = {topic: set(found) for topic, found in offset_store.topic_partitions(zk, sorted(set(topics))).items()}
     if not explicit:
-        keys = [(topic, p) for topic in sorted(known) for p in known[topic]
-                if not params["partitions"] or p in params["partitions"]]
         wanted = set(params["partitions"] or [])
+        keys = [(topic, p) for topic in sorted(known) for p in sorted(known[topic]) if not wanted or p in wanted]
         missing = sorted(wanted - {p for _, p in keys})
         if missing:
             raise ModuleError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
-    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, [])]
+    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, ())]
     if unknown:
         raise ModuleError(f"unknown partition(s) {', '.join(unknown[:5])}: not in /brokers/topics assignment")
     if not keys:

@@ -1,0 +1,167 @@
+"""consumer_offset, consumer_offset_info and cluster_info main() against fake ZooKeeper and Kafka clients."""
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan
+from ansible_collections.kafka_ops.remediation.plugins.modules import cluster_info, consumer_offset, consumer_offset_info
+
+from fake_zookeeper import FakeZooKeeper
+from module_harness import FakeLogOffsets, run_module
+
+OFFSETS = "/consumers/billing/offsets/orders"
+ZK_ARGS = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
+
+
+def cluster(partitions=3, offsets=None, members=()):
+    nodes = {"/brokers/topics/orders": json.dumps(
+        {"version": 2, "partitions": {str(p): [1, 2, 3] for p in range(partitions)}}).encode(),
+        "/consumers/billing/ids": b""}
+    for member in members:
+        nodes[f"/consumers/billing/ids/{member}"] = b"{}"
+    for partition, offset in (offsets or {}).items():
+        nodes[f"{OFFSETS}/{partition}"] = str(offset).encode()
+    return FakeZooKeeper(nodes)
+
+
+def kafka(partitions=3, start=0, end=100):
+    return FakeLogOffsets({("orders", p): (start, end) for p in range(partitions)})
+
+
+def offset_args(tmp_path, **extra):
+    return dict(ZK_ARGS, group="billing", topics=["orders"], backup_dir=str(tmp_path / "backups"), **extra)
+
+
+def test_check_mode_plans_and_writes_nothing(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 6})
+    before = dict(zk.nodes)
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=10), zk, kafka(),
+                        check_mode=True, diff=True)
+    assert result["changed"] is True and not result.get("failed")
+    assert [(e["partition"], e["before"], e["after"]) for e in result["plan"]] == [(0, 5, 10), (1, 6, 10), (2, None, 10)]
+    assert result["diff"]["before"] == {"orders/0": 5, "orders/1": 6, "orders/2": None}
+    assert zk.nodes == before and zk.commits == [] and zk.closed
+    assert result["backup_file"] is None and not (tmp_path / "backups").exists()
+
+
+def test_apply_then_again_is_unchanged_and_backup_restores_exactly(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 6})
+    original = {path: value[0] for path, value in zk.nodes.items()}
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=10), zk, kafka())
+    assert result["changed"] and result["transactions"] == 1
+    assert [zk.data(f"{OFFSETS}/{p}") for p in range(3)] == [b"10", b"10", b"10"]
+    assert os.path.exists(result["backup_file"])
+    again = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=10), zk, kafka())
+    assert again["changed"] is False and again["backup_file"] is None
+    restored = run_module(consumer_offset.main, dict(ZK_ARGS, group="billing", target="file",
+                                                     file=result["backup_file"], backup=False), zk, kafka())
+    assert restored["changed"]
+    assert {path: value[0] for path, value in zk.nodes.items()} == original
+
+
+def test_restore_removes_parents_that_did_not_exist(tmp_path):
+    zk = cluster()
+    original = set(zk.nodes)
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="earliest"), zk, kafka(start=3))
+    assert zk.data(f"{OFFSETS}/0") == b"3"
+    run_module(consumer_offset.main, dict(ZK_ARGS, group="billing", target="file", file=result["backup_file"],
+                                          backup=False), zk, kafka(start=3))
+    assert set(zk.nodes) == original
+
+
+def test_active_group_is_refused_naming_members(tmp_path):
+    zk = cluster(offsets={0: 5}, members=["billing_app1-1-abc"])
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=7), zk, kafka())
+    assert result["failed"]
+    assert "billing_app1-1-abc" in result["msg"] and "force=true" in result["msg"] and "wait_inactive" in result["msg"]
+    assert zk.commits == []
+
+
+def test_force_overrides_loudly(tmp_path):
+    zk = cluster(offsets={0: 5}, members=["billing_app1-1-abc"])
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=7, partitions=[0],
+                                                          force=True), zk, kafka())
+    assert result["changed"] and zk.data(f"{OFFSETS}/0") == b"7"
+    assert any("force=true" in warning for warning in result["warnings_seen"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(target="skip", partition_offsets=[dict(topic="orders", partition=0, offset=9)],
+          expected_offsets=[dict(topic="orders", partition=0, offset=4)]), "not at the expected 4"),
+    (dict(target="offset", offset=101), "above the log end offset 100"),
+    (dict(target="offset", offset=7, partitions=[7]), "do not exist"),
+    (dict(target="shift_by", shift_by=1, topics=["nope"]), "unknown topic"),
+])
+def test_refusals_change_nothing(tmp_path, args, message):
+    zk = cluster(offsets={0: 5, 1: 5, 2: 5})
+    before = dict(zk.nodes)
+    merged = offset_args(tmp_path)
+    merged.update(args)
+    result = run_module(consumer_offset.main, merged, zk, kafka())
+    assert result["failed"] and message in result["msg"]
+    assert "\n" not in result["msg"]
+    assert zk.nodes == before
+
+
+def test_unknown_group_and_non_numeric_node(tmp_path):
+    zk = cluster(offsets={0: 5})
+    result = run_module(consumer_offset.main, dict(offset_args(tmp_path, target="latest"), group="nobody"), zk, kafka())
+    assert result["failed"] and "group 'nobody' does not exist" in result["msg"]
+    zk.put(f"{OFFSETS}/1", b"garbage")
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="latest"), zk, kafka())
+    assert result["failed"] and f"{OFFSETS}/1 holds b'garbage'" in result["msg"]
+
+
+def test_failed_later_transaction_rolls_back_earlier_ones(tmp_path, monkeypatch):
+    zk = cluster(partitions=40, offsets={p: p for p in range(40)})
+    before = {path: value[0] for path, value in zk.nodes.items()}
+    monkeypatch.setattr(offset_plan, "MAX_MULTI_BYTES", 400)
+    zk.fail_commit_at = 2
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=50), zk,
+                        kafka(partitions=40))
+    assert result["failed"] and "nothing was changed" in result["msg"] and "undone" in result["msg"]
+    assert len(zk.commits) >= 4  # two parts committed, the failing one, then the undo
+    assert {path: value[0] for path, value in zk.nodes.items()} == before
+
+
+def test_datetime_target_uses_offsets_by_time(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 5, 2: 5})
+    brokers = FakeLogOffsets({("orders", p): (0, 100) for p in range(3)}, by_time={("orders", 0): 40})
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="datetime",
+                                                          datetime="2026-11-26T10:00:00Z"), zk, brokers)
+    assert [e["after"] for e in result["plan"]] == [40, 100, 100]
+
+
+def test_offset_info_rows_table_and_strays():
+    zk = cluster(offsets={0: 5, 1: 150})
+    zk.put(f"{OFFSETS}/7", b"3")
+    zk.put("/consumers/billing/offset/orders/0", b"9")
+    zk.put("/consumers/billing/owners/orders/0", b"billing_app1-0")
+    result = run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing", "ghost"]), zk, kafka())
+    assert [(r["partition"], r["offset"], r["lag"], r["above_log_end"], r["owner"]) for r in result["offsets"]] == [
+        (0, 5, 95, False, "billing_app1-0"), (1, 150, -50, True, None)]
+    assert [s["path"] for s in result["stray_nodes"]] == ["/consumers/billing/offset/orders/0", f"{OFFSETS}/7"]
+    assert [(g["group"], g["state"]) for g in result["groups"]] == [("billing", "inactive"), ("ghost", "absent")]
+    assert result["table"][0].split() == ["Group", "Topic", "Pid", "Offset", "logSize", "Lag", "Owner"]
+    assert result["changed"] is False
+
+
+def test_cluster_info_main():
+    zk = FakeZooKeeper({
+        "/brokers/ids/1": b'{"host":"k1","port":9092,"endpoints":["PLAINTEXT://k1:9092"]}',
+        "/brokers/ids/2": b'{"host":"k2","port":9092,"endpoints":["PLAINTEXT://k2:9092"]}',
+        "/controller": b'{"brokerid":2}',
+        "/brokers/topics/orders": b'{"partitions":{"0":[1,2],"1":[2,1]}}',
+        "/brokers/topics/orders/partitions/0/state": b'{"leader":1,"isr":[1,2],"leader_epoch":1}',
+        "/brokers/topics/orders/partitions/1/state": b'{"leader":2,"isr":[2],"leader_epoch":1}',
+        "/config/topics/orders": b'{"config":{"min.insync.replicas":"2"}}',
+    })
+    result = run_module(cluster_info.main, dict(ZK_ARGS, simulate_stopped_brokers=[2]), zk)
+    assert result["broker_ids"] == [1, 2] and result["controller_id"] == 2 and result["healthy"] is False
+    assert result["below_min_isr_partitions"] == [dict(topic="orders", partition=1)]
+    assert [p["partition"] for p in result["would_fall_below_min_isr"]] == [0, 1]
+    assert zk.closed
+    failed = run_module(cluster_info.main, dict(ZK_ARGS, topics=["nope"]), zk)
+    assert failed["failed"] and "unknown topic(s) nope" in failed["msg"]
