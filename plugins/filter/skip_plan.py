@@ -43,6 +43,23 @@ def stuck_partitions(first_sample: Any, second_sample: Any) -> list[dict]:
     return sorted(stuck, key=_key)
 
 
+def scan_requests(stuck: Any, cluster_partitions: Any, broker_id: Any) -> list[dict]:
+    """What one broker must scan: per topic, the stuck partitions it holds a replica of, each from its
+    committed offset (arguments for one corrupt_record_info call per topic)."""
+    if not isinstance(stuck, list) or not isinstance(cluster_partitions, list):
+        raise AnsibleFilterError("scan_requests expects the stuck partitions and cluster_info's partitions")
+    held = {_key(entry) for entry in cluster_partitions if int(broker_id) in [int(r) for r in entry.get("replicas") or []]}
+    requests: dict[str, dict] = {}
+    for entry in stuck:
+        key = _key(entry)
+        if key not in held:
+            continue
+        request = requests.setdefault(key[0], {"topic": key[0], "partitions": [], "start_offsets": {}})
+        request["partitions"].append(key[1])
+        request["start_offsets"][str(key[1])] = int(entry["offset"])
+    return [requests[topic] for topic in sorted(requests)]
+
+
 def _damage_at(record_or_partition: dict, committed: int) -> bool:
     first_damaged = record_or_partition.get("first_damaged_offset")
     next_valid = record_or_partition.get("next_valid_offset")
@@ -188,12 +205,51 @@ def explicit_skip_plan(requested: Any, current: Any, max_skipped_records: int = 
     return {"targets": targets, "refusals": refusals, "undamaged": []}
 
 
+def pending_skips(targets: Any, current_offsets: Any) -> list[dict]:
+    """The targets whose committed offset is not at the target yet (a rerun leaves the others alone)."""
+    if not isinstance(targets, list) or not isinstance(current_offsets, list):
+        raise AnsibleFilterError("pending_skips expects the targets and consumer_offset_info's offsets")
+    now = {_key(entry): entry.get("offset") for entry in current_offsets}
+    return [target for target in targets if now.get(_key(target)) != int(target["target"])]
+
+
+def _flowing(entry: dict, target: dict) -> bool:
+    """Past the target, or at the log end when nothing newer than the target has been written."""
+    offset = entry.get("offset")
+    if offset is None:
+        return False
+    log_end = entry.get("log_end_offset")
+    return int(offset) > int(target["target"]) or (log_end is not None and int(offset) >= int(log_end) >= int(target["target"]))
+
+
+def past_targets(current_offsets: Any, targets: Any) -> list[dict]:
+    """Skipped partitions whose committed offset has moved past the target: the group flows again."""
+    if not isinstance(targets, list) or not isinstance(current_offsets, list):
+        raise AnsibleFilterError("past_targets expects consumer_offset_info's offsets and the targets")
+    now = {_key(entry): entry for entry in current_offsets}
+    return [
+        {"topic": target["topic"], "partition": target["partition"], "target": target["target"], "offset": now[_key(target)]["offset"]}
+        for target in targets
+        if _key(target) in now and _flowing(now[_key(target)], target)
+    ]
+
+
+def not_past_targets(current_offsets: Any, targets: Any) -> list[dict]:
+    """Skipped partitions that are not flowing yet."""
+    done = {_key(entry) for entry in past_targets(current_offsets, targets)}
+    return [target for target in targets if _key(target) not in done]
+
+
 class FilterModule:
     """Preflight decisions of skip_corrupt.yml."""
 
     def filters(self) -> dict:
         return {
             "stuck_partitions": stuck_partitions,
+            "scan_requests": scan_requests,
             "skip_plan": skip_plan,
             "explicit_skip_plan": explicit_skip_plan,
+            "pending_skips": pending_skips,
+            "past_targets": past_targets,
+            "not_past_targets": not_past_targets,
         }

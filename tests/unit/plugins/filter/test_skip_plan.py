@@ -104,3 +104,34 @@ def test_explicit_offsets_keep_range_and_size_checks():
     ]
     assert "more than max_skipped_records=5" in explicit_skip_plan(
         [{"topic": "orders", "partition": 0, "offset": 50}], current, 5)["refusals"][0]
+
+
+def test_scan_requests_cover_the_replicas_this_broker_holds():
+    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import scan_requests
+
+    stuck = [offset(0, 40, 100), offset(1, 7, 100), offset(0, 3, 9, topic="audit")]
+    cluster = [{"topic": "orders", "partition": 0, "replicas": [1, 2]},
+               {"topic": "orders", "partition": 1, "replicas": [2, 3]},
+               {"topic": "audit", "partition": 0, "replicas": [3, 1]}]
+    assert scan_requests(stuck, cluster, "1") == [
+        {"topic": "audit", "partitions": [0], "start_offsets": {"0": 3}},
+        {"topic": "orders", "partitions": [0], "start_offsets": {"0": 40}},
+    ]
+    assert scan_requests(stuck, cluster, 2) == [{"topic": "orders", "partitions": [0, 1], "start_offsets": {"0": 40, "1": 7}}]
+
+
+def test_pending_skips_leave_out_partitions_already_at_their_target():
+    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import pending_skips
+
+    targets = [{"topic": "orders", "partition": 0, "offset": 40, "target": 45},
+               {"topic": "orders", "partition": 1, "offset": 7, "target": 9}]
+    assert pending_skips(targets, [offset(0, 45, 100), offset(1, 7, 100)]) == targets[1:]
+
+
+def test_flowing_means_past_the_target_or_caught_up_with_the_log_end():
+    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import not_past_targets, past_targets
+
+    targets = [{"topic": "orders", "partition": p, "offset": 40, "target": 45} for p in range(4)]
+    current = [offset(0, 46, 100), offset(1, 45, 100), offset(2, 45, 45), offset(3, None, 100)]
+    assert [(e["partition"], e["offset"]) for e in past_targets(current, targets)] == [(0, 46), (2, 45)]
+    assert [t["partition"] for t in not_past_targets(current, targets)] == [1, 3]
