@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.crc32c import IMPLEMENTATION
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_segment import (
-    dump_log_line, framing_damage_line, read_header)
+    V2_HEADER_SIZE, ReadWindow, dump_log_line, framing_damage_line, read_header)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_segment_scan import (
     Damage, OffsetIndex, SegmentScanner, resolve_damage)
 
@@ -154,8 +154,7 @@ def _seek(handle, index: Optional[OffsetIndex], size: int, base_offset: int, sta
     if slot < 0:
         return 0, base_offset - 1
     indexed_offset, position = index.entry(slot)
-    scanner = SegmentScanner(handle, size, False, -1)
-    header = read_header(scanner.window, position)
+    header = read_header(ReadWindow(handle, size, V2_HEADER_SIZE), position)
     # A stale index (rebuilt log, damage) must not send us into the middle of an entry.
     if header is None or not header.framed or header.last_offset != indexed_offset:
         return 0, base_offset - 1

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import os
 import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Tuple
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.crc32c import crc32c
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_segment import (
-    CODEC_MASK, HEADER_UP_TO_MAGIC, LOG_OVERHEAD, MAXIMUM_SIZE, MINIMUM_SIZE, OFFSET_AND_SIZE, V2_CRC_START,
+    CODEC_MASK, HEADER_UP_TO_MAGIC, LEGACY_CRC_START, LOG_OVERHEAD, MAXIMUM_SIZE, MINIMUM_SIZE, OFFSET_AND_SIZE, V2_CRC_START,
     V2_HEADER, V2_HEADER_SIZE, EntryHeader, ReadWindow, computed_crc, first_offset_of, read_header, validates)
 
 WINDOW_BYTES = 4 << 20
 INDEX_ENTRY = struct.Struct(">ii")
+LEGACY_MINIMUM_TOTAL = {magic: LOG_OVERHEAD + MINIMUM_SIZE[magic] for magic in (0, 1)}
 # How many .index entries past damaged framing to try before falling back to a byte-by-byte search.
 INDEX_CANDIDATES = 8
 
@@ -148,6 +150,7 @@ class SegmentScanner:
         result, window = self.result, self.window
         buffer, view, capacity = window.buffer, window.view, window.capacity
         unpack, checksum, start_offset = V2_HEADER.unpack_from, crc32c, self.start_offset
+        # Compressed v0/v1 wrappers take the general path while their first inner offset is wanted.
         position, last = result.start_position, result.last_offset
         while position < window.end:
             if self.stop_at_first and result.damages and not result.pending:
@@ -161,30 +164,37 @@ class SegmentScanner:
                 window.load(position)
             relative = position - window.start
             fields = unpack(buffer, relative)
-            total = fields[1] + LOG_OVERHEAD
-            if fields[3] != 2 or total < V2_HEADER_SIZE or position + total > window.end or fields[0] <= last:
+            total, magic, first = fields[1] + LOG_OVERHEAD, fields[3], fields[0]
+            if magic == 2:
+                entry_last, crc_start, stored, function = first + fields[6], V2_CRC_START, fields[4], checksum
+                well_formed = total >= V2_HEADER_SIZE
+            else:
+                # v0/v1 share the v2 header's first fields: bytes 12-15 are the message CRC, 17 the attributes.
+                entry_last, crc_start, stored, function = first, LEGACY_CRC_START, fields[2] & 0xFFFFFFFF, zlib.crc32
+                well_formed = magic in LEGACY_MINIMUM_TOTAL and total >= LEGACY_MINIMUM_TOTAL[magic] and not (
+                    buffer[relative + 17] & CODEC_MASK and (result.pending or result.first_valid_offset is None))
+            if not well_formed or position + total > window.end or first <= last:
                 result.last_offset = last
                 position = self._examine(position)
                 last = result.last_offset
                 continue
-            entry_last = fields[0] + fields[6]
             if entry_last >= start_offset:
                 if position + total <= window.stop:
-                    computed = checksum(view[relative + V2_CRC_START:relative + total])
+                    computed = function(view[relative + crc_start:relative + total])
                 elif total <= capacity:
                     window.load(position)
-                    computed = checksum(view[V2_CRC_START:total])
+                    computed = function(view[crc_start:total])
                 else:
-                    computed = window.checksum(checksum, position + V2_CRC_START, position + total)
-                if computed != fields[4]:
+                    computed = window.checksum(function, position + crc_start, position + total)
+                if computed != stored:
                     result.last_offset = last
                     position = self._examine(position)
                     last = result.last_offset
                     continue
             if result.pending:
-                self._resolve(fields[0], entry_last, position)
+                self._resolve(first, entry_last, position)
             if result.first_valid_offset is None:
-                result.first_valid_offset = fields[0]
+                result.first_valid_offset = first
             last = entry_last
             position += total
         result.last_offset = last
