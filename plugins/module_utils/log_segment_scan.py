@@ -291,6 +291,9 @@ class SegmentScanner:
         found = self._resync(position + 1, last)
         if found is None:
             if self.newest and self._looks_torn(position, header, last):
+                if os.fstat(window.handle.fileno()).st_size > window.end:
+                    # The broker appended since the scan began: the cut-off entry is a write in progress.
+                    return window.end
                 result.torn_tail = TornTail(position, window.end - position, last if last >= 0 else None,
                                             None if header is None else header.size)
                 return window.end

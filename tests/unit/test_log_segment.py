@@ -285,6 +285,14 @@ def test_reads_only_up_to_the_size_fixed_at_the_start(tmp_path):
     assert result.torn_tail is None and result.damages == []
 
 
+def test_an_append_in_progress_at_the_size_snapshot_is_not_a_torn_tail(tmp_path):
+    path = tmp_path / "segment.log"
+    path.write_bytes(b"".join(V2_BATCHES))
+    with open(path, "rb", buffering=0) as handle:
+        result = SegmentScanner(handle, V2_POSITIONS[3] + 40, True, -1).run()
+    assert (result.last_offset, result.torn_tail, result.damages) == (14, None, [])
+
+
 def test_batches_larger_than_the_read_window_are_checksummed_in_pieces(tmp_path):
     batches = [v2_batch(0, [b"q" * 5000] * 3), v2_batch(3, [b"r" * 5000] * 3)]
     data = damaged(batches, 1, 9000)
