@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE), or at your option the
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ description:
   - Runs with the Python standard library alone. A C CRC-32C (the C(crc32c) or C(google-crc32c) package) is
     used when importable, else a pure-Python one that gives the same answers more slowly.
 author:
-  - kafka_ops maintainers
+  - Kafka Ops maintainers (@kafka-ops)
 options:
   log_dirs:
     description:
