@@ -34,6 +34,7 @@ def reset_topic_and_group() -> None:
         client.delete(f"/consumers/{GROUP}", recursive=True)
     topics.delete_topic(TOPIC)
     consumer.output_file(GROUP).unlink(missing_ok=True)
+    consumer.log_file(GROUP).unlink(missing_ok=True)
 
 
 def wait_for(predicate, what: str, timeout: float = WAIT):
@@ -95,8 +96,9 @@ def run() -> None:
         path = f"/consumers/{GROUP}/offsets/{TOPIC}/{BAD_PARTITION}"
         print(f"    {layout.ZK_CHROOT}{path} = {zk.read_text(client, path)} (corrupted offset {bad_offset}, "
               f"stuck partitions: {[p['partition'] for p in stuck]})")
-    say("Kafka's DumpLogSegments on the leader's segment")
-    for line in topics.dump_log(damage["segments"][0]).splitlines():
+    leader_segment = damage["segments"][damage["damaged_brokers"].index(damage["leader"])]
+    say(f"Kafka's DumpLogSegments on the leader's segment {leader_segment}")
+    for line in topics.dump_log(leader_segment).splitlines():
         if "isvalid: false" in line:
             print(f"    {line}")
     print(f"\nThe consumer is stuck at {TOPIC}-{BAD_PARTITION} offset {bad_offset}; it stays running "

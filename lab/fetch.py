@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -32,7 +33,7 @@ def fetch(force: bool = False) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=cache.name + ".", dir=cache.parent))
     try:
         result = subprocess.run(
-            [mvn, "-B", "-q", "-f", str(layout.POM), "dependency:copy-dependencies",
+            [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(layout.POM), "dependency:copy-dependencies",
              f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
             capture_output=True, text=True, check=False,
         )
@@ -52,6 +53,7 @@ def fetch(force: bool = False) -> Path:
 
 
 def _last_error_line(output: str) -> str:
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)  # Maven colours its messages even in batch mode
     errors = [line.strip() for line in output.splitlines() if "ERROR" in line and line.strip() != "[ERROR]"]
     text = errors[0] if errors else (output.strip().splitlines() or ["no output"])[-1]
     return text[:300]

@@ -213,7 +213,16 @@ fi
 cd {base}
 setsid nohup {command_line} >> {out} 2>&1 < /dev/null &
 echo $! > "$PIDFILE"
-echo "$LABEL started (pid $!)"
+# Return only once the command has replaced the shell, so status and stop see it right away.
+for _ in $(seq 50); do
+    is_running && break
+    sleep 0.1
+done
+if ! is_running; then
+    echo "$LABEL exited at once; see $LOG" >&2
+    exit 1
+fi
+echo "$LABEL started (pid $(cat "$PIDFILE"))"
 """
     stop = header.replace("WHAT", f"Stops {name}: SIGTERM, then waits for it to exit (bounded; never kills).") + """
 if ! is_running; then
