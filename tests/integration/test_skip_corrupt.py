@@ -1,0 +1,139 @@
+"""skip_corrupt.yml on the real lab: the remediation itself, its check mode, and the faults of issue 5."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import threading
+
+import pytest
+
+from skip_corrupt_helpers import (
+    cleanup,
+    committed_offsets,
+    journal,
+    lab_processes,
+    latest_report,
+    make_stuck_group,
+    run_playbook,
+    total_changed,
+    unique_name,
+)
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def stuck_group(lab):
+    group = unique_name("skip")
+    broken = make_stuck_group(lab, group)
+    yield group, broken
+    cleanup(lab, group)
+
+
+def test_check_mode_plans_and_reports_but_changes_nothing(lab, stuck_group, tmp_path):
+    group, broken = stuck_group
+    offsets_before = committed_offsets(lab, group)
+    processes_before = lab_processes(lab)
+
+    code, output = run_playbook(group, "--check", extra={"report_dir": str(tmp_path)})
+
+    assert code == 0, output[-4000:]
+    assert committed_offsets(lab, group) == offsets_before
+    assert lab_processes(lab) == processes_before, "check mode stopped or restarted a process"
+    assert journal(group) is None, "check mode wrote a run journal"
+    report = latest_report(tmp_path, group)
+    assert report["check_mode"] is True
+    assert [(s["partition"], s["from_offset"], s["to_offset"]) for s in report["skipped"]] == [
+        (1, offsets_before[(group, 1)], broken["last_offset"] + 1)]
+
+
+def test_skip_without_restarting_brokers_flows_again_and_a_rerun_changes_nothing(lab, stuck_group, tmp_path):
+    group, broken = stuck_group
+    broker_pids = {k: v for k, v in lab_processes(lab).items() if k.startswith("kafka")}
+
+    code, output = run_playbook(group, extra={"broker_restart": "none", "report_dir": str(tmp_path)})
+
+    assert code == 0, output[-4000:]
+    assert {k: v for k, v in lab_processes(lab).items() if k.startswith("kafka")} == broker_pids
+    assert committed_offsets(lab, group)[(group, 1)] > broken["last_offset"] + 1
+    report = latest_report(tmp_path, group)
+    assert report["records_lost_total"] == broken["last_offset"] + 1 - report["skipped"][0]["from_offset"]
+    assert report["backup_file"] and pathlib.Path(report["backup_file"]).exists()
+    assert report["verified"][0]["partition"] == 1
+    assert journal(group)["phase"] == "complete"
+
+    code, output = run_playbook(group, extra={"broker_restart": "none", "report_dir": str(tmp_path)})
+    assert code == 0, output[-4000:]
+    assert "is not stuck" in output
+    assert total_changed(output) == 0, output[-4000:]
+
+
+def test_broker_that_will_not_start_stops_the_run_and_a_rerun_after_the_fix_completes(lab, stuck_group, tmp_path):
+    group, broken = stuck_group
+    controller = lab.status()["controller"]  # stopped last, so started first
+    config = lab.LAB_ROOT / f"kafka{controller}" / "conf" / "server.properties"
+    original = config.read_text()
+    config.write_text(original + "\nnum.network.threads=not-a-number\n")
+    try:
+        code, output = run_playbook(group, extra={"broker_restart": "full_stop", "report_dir": str(tmp_path),
+                                                  "broker_service_start_settle_time": 8})
+        assert code != 0
+        assert f"Broker {controller} on kafka{controller} did not come back" in output
+        assert "not-a-number" in output or "ConfigException" in output, "the failure should show the broker log"
+        processes = lab_processes(lab)
+        assert not any(name.startswith("kafka") for name in processes), "a further broker was started"
+        assert f"consumer:{group}" not in processes, "the consumer was started"
+        assert journal(group)["phase"] == "offsets_moved"
+    finally:
+        config.write_text(original)
+
+    code, output = run_playbook(group, extra={"broker_restart": "full_stop", "report_dir": str(tmp_path)})
+
+    assert code == 0, output[-4000:]
+    assert "Resuming the run" in output
+    assert lab.status()["brokers"] == [1, 2, 3]
+    assert committed_offsets(lab, group)[(group, 1)] > broken["last_offset"] + 1
+    report = latest_report(tmp_path, group)
+    assert report["skipped"][0]["changed_now"] is False, "a resumed run must not move the offsets again"
+    assert report["backup_file"]
+
+
+def test_consumer_restarted_during_the_run_makes_the_offset_change_refuse(lab, stuck_group, tmp_path):
+    group = stuck_group[0]
+    offsets_before = committed_offsets(lab, group)
+    restarted = threading.Event()
+
+    def restart_consumer_once_brokers_stop(line: str) -> None:
+        if not restarted.is_set() and line.startswith("PLAY [Stop the brokers one by one"):
+            restarted.set()
+            lab.consumer_start(group)
+
+    try:
+        code, output = run_playbook(group, extra={"broker_restart": "full_stop", "report_dir": str(tmp_path)},
+                                    on_line=restart_consumer_once_brokers_stop)
+        assert restarted.is_set()
+        assert code != 0
+        assert "live consumer" in output or "members" in output or "active" in output, output[-3000:]
+        assert committed_offsets(lab, group) == offsets_before
+    finally:
+        lab.start_brokers()
+
+
+def test_zookeeper_unreachable_during_preflight_gives_a_clear_error(lab, stuck_group, tmp_path):
+    group = stuck_group[0]
+    offsets_before = committed_offsets(lab, group)
+    processes_before = lab_processes(lab)
+    subprocess.run([str(lab.LAB_ROOT / "zk1" / "bin" / "zookeeper-stop.sh")], check=True, capture_output=True)
+    try:
+        code, output = run_playbook(group, extra={"report_dir": str(tmp_path)})
+    finally:
+        lab.up()  # starts ZooKeeper again and waits until it and every broker answer
+    assert code != 0
+    assert "Preflight could not read the cluster from ZooKeeper" in output
+    assert "nothing was changed" in output
+    assert journal(group) is None
+    assert committed_offsets(lab, group) == offsets_before
+    after = lab_processes(lab)
+    assert {k: v for k, v in after.items() if not k.startswith("zk1")} == {
+        k: v for k, v in processes_before.items() if not k.startswith("zk1")}
