@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         result = cluster.up()
         what = ", ".join(result["started"]) or "nothing, all was running"
-        print(f"lab up in {time.monotonic() - started:.1f} s (started: {what}); "
+        phases = ", ".join(f"{name} {seconds} s" for name, seconds in result["phases"].items())
+        print(f"lab up in {time.monotonic() - started:.1f} s ({phases}; started: {what}); "
               f"try: ssh -i {layout.lab_key()} -p {layout.SSH_PORT} root@{layout.BROKERS[1]}")
     elif args.command == "down":
         stopped = cluster.down()

@@ -178,7 +178,7 @@ def _start_service(service: Service) -> None:
 
 def _wait_zookeeper(service: Service) -> None:
     deadline = time.monotonic() + ZK_WAIT
-    while not processes.port_answers(service.address, service.port):
+    while not processes.zookeeper_serving(service.address, service.port):
         if service.pid() is None or time.monotonic() > deadline:
             raise LabError(f"ZooKeeper zk1 did not come up on {service.address}:{service.port}: "
                            f"see {service.log_file} and {service.directory / 'logs' / 'zookeeper.out'}")
@@ -210,32 +210,39 @@ def _wait_brokers(broker_ids: list[int]) -> None:
 def up() -> dict:
     """Start whatever part of the lab is not running; on failure stop what this call started and raise."""
     started = time.monotonic()
+    phases: dict[str, float] = {}
     preflight()
     generate()
     trust_lab_host_keys()
     started_sshd: list[str] = []
     started_services: list[Service] = []
     try:
+        mark = time.monotonic()
         for host in layout.HOSTS:
             if sshd_pid(host) is None:
                 _start_sshd(host)
                 started_sshd.append(host)
+        phases["sshd"] = time.monotonic() - mark
+        mark = time.monotonic()
         zookeeper = zookeeper_service()
         if zookeeper.pid() is None:
             _start_service(zookeeper)
             started_services.append(zookeeper)
         _wait_zookeeper(zookeeper)
+        phases["zookeeper"] = time.monotonic() - mark
+        mark = time.monotonic()
         for broker_id in layout.BROKERS:
             service = broker_service(broker_id)
             if service.pid() is None:
                 _start_service(service)
                 started_services.append(service)
         _wait_brokers(list(layout.BROKERS))
+        phases["brokers"] = time.monotonic() - mark
     except BaseException:
         _stop_started(started_services, started_sshd)
         raise
-    return {"seconds": round(time.monotonic() - started, 1), "started": [s.host for s in started_services]
-            + [f"sshd:{h}" for h in started_sshd]}
+    return {"seconds": round(time.monotonic() - started, 1), "phases": {k: round(v, 1) for k, v in phases.items()},
+            "started": [s.host for s in started_services] + [f"sshd:{h}" for h in started_sshd]}
 
 
 def _stop_started(services: list[Service], sshd_hosts: list[str]) -> None:

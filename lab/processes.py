@@ -90,5 +90,18 @@ def port_answers(address: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def zookeeper_serving(address: str, port: int, timeout: float = 1.0) -> bool:
+    """ZooKeeper's `srvr` four-letter word: it accepts connections before it serves, so the port alone is not enough."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as sock:
+            sock.sendall(b"srvr")
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+    except OSError:
+        return False
+    return reply.startswith(b"Zookeeper version")
+
+
 def run_script(script: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=timeout, check=False)
