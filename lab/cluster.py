@@ -106,8 +106,9 @@ def generate(root: Path | None = None) -> None:
     zk_dir = root / "zk1"
     _write(zk_dir / "conf" / "zoo.cfg", render.zoo_cfg(root))
     _write(zk_dir / "conf" / "log4j.properties", render.log4j_properties(zk_dir / "logs" / "zookeeper.log"))
-    _write_scripts(zk_dir, "zookeeper", render.service_scripts("zookeeper", "zookeeper zk1", zk_dir,
-                                                  render.zookeeper_command(root), render.ZK_STOP_TIMEOUT))
+    zk_scripts = render.service_scripts("zookeeper", "zookeeper zk1", zk_dir, render.zookeeper_command(root),
+                                        render.ZK_STOP_TIMEOUT)
+    _write_scripts(zk_dir, "zookeeper", zk_scripts)
     for broker_id in layout.BROKERS:
         directory = root / layout.broker_host(broker_id)
         _write(directory / "conf" / "server.properties", render.server_properties(root, broker_id))
@@ -117,8 +118,9 @@ def generate(root: Path | None = None) -> None:
             "kafka", f"kafka{broker_id} (broker {broker_id})", directory, render.broker_command(root, broker_id),
             render.BROKER_STOP_TIMEOUT))
     app_dir = root / layout.APP_HOST
-    _write_scripts(app_dir, "consumer", render.service_scripts("consumer", "consumer", app_dir, render.consumer_command(root),
-                                                   render.CONSUMER_STOP_TIMEOUT, per_group=True))
+    consumer_scripts = render.service_scripts("consumer", "consumer", app_dir, render.consumer_command(root),
+                                              render.CONSUMER_STOP_TIMEOUT, per_group=True)
+    _write_scripts(app_dir, "consumer", consumer_scripts)
     _write(root / "tools-log4j.properties", render.tools_log4j_properties())
 
 
@@ -442,4 +444,3 @@ def lab_rss_kib() -> int:
         total += processes.rss_kib(pid)
         stack.extend(processes.children_of(pid))
     return total
-

@@ -52,6 +52,11 @@ def committed(group: str) -> dict[int, int]:
     return {item["partition"]: item["committed_offset"] for item in consumer.status(group)["partitions"]}
 
 
+def healthy_partitions_done(end: dict[int, int]) -> bool:
+    offsets = committed(GROUP)
+    return all(offsets.get(p) == end[p] for p in end if p != BAD_PARTITION)
+
+
 def run() -> None:
     say("starting the lab")
     result = cluster.up()
@@ -83,8 +88,7 @@ def run() -> None:
     consumer.start(GROUP)
     consumer.wait_registered(GROUP)
     stuck = wait_for(lambda: [p for p in consumer.status(GROUP)["partitions"] if p["stuck"]], "the consumer to get stuck")
-    others_done = lambda: all(committed(GROUP)[p] == end[p] for p in end if p != BAD_PARTITION)  # noqa: E731
-    wait_for(others_done, "the healthy partitions to be consumed to their end")
+    wait_for(lambda: healthy_partitions_done(end), "the healthy partitions to be consumed to their end")
     print(consumer.format_status(consumer.status(GROUP)))
 
     say("the consumer's log")

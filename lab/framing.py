@@ -80,7 +80,7 @@ def records(data: bytes, batch: Batch) -> list[Record]:
         raise ValueError(f"batch at position {batch.position} is compressed; its records are not in the file as is")
     found = []
     position = batch.position + RECORDS_START
-    for _ in range(batch.record_count):
+    for _record_number in range(batch.record_count):
         length, position = read_varint(data, position)
         end = position + length
         position += 1  # attributes

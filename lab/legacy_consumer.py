@@ -92,12 +92,12 @@ class LegacyConsumer:
         return "/".join([f"/consumers/{self.group}", *(str(part) for part in parts)])
 
     def _partitions(self, topic: str) -> list[int]:
-        data, _ = self.zk.get(f"/brokers/topics/{topic}")
+        data = self.zk.get(f"/brokers/topics/{topic}")[0]
         return sorted(int(p) for p in json.loads(data)["partitions"])
 
     def _read_offset(self, topic: str, partition: int) -> int | None:
         try:
-            data, _ = self.zk.get(self._group_path("offsets", topic, partition))
+            data = self.zk.get(self._group_path("offsets", topic, partition))[0]
         except NoNodeError:
             return None
         return int(data.decode().strip())

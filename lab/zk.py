@@ -42,7 +42,7 @@ def children(zk: KazooClient, path: str) -> list[str]:
 
 def read_json(zk: KazooClient, path: str) -> dict | None:
     try:
-        data, _ = zk.get(path)
+        data = zk.get(path)[0]
     except NoNodeError:
         return None
     return json.loads(data) if data else None
@@ -50,7 +50,7 @@ def read_json(zk: KazooClient, path: str) -> dict | None:
 
 def read_text(zk: KazooClient, path: str) -> str | None:
     try:
-        data, _ = zk.get(path)
+        data = zk.get(path)[0]
     except NoNodeError:
         return None
     return data.decode()
