@@ -1,0 +1,69 @@
+"""Run this collection's modules through the real `ansible` CLI and read ZooKeeper directly, for lab tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+from kazoo.client import KazooClient
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ZK_HOSTS = "127.0.0.10:2181"
+ZK_CHROOT = "/kafka"
+
+
+def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
+    """One ad-hoc `ansible localhost -m kafka_ops.remediation.<module>` run; returns the module's result."""
+    command = [str(REPO / ".venv" / "bin" / "ansible"), "localhost", "-m", f"kafka_ops.remediation.{module}",
+               "-a", json.dumps(args)]
+    if check:
+        command.append("--check")
+    if diff:
+        command.append("--diff")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_NOCOLOR="1")
+    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+                               check=False)
+    # Ad-hoc output is 'localhost | CHANGED => {json}' (after any diff); failures say 'FAILED! =>'.
+    marker = re.search(r"^localhost \| ([A-Z!]+) => ", completed.stdout, re.MULTILINE)
+    if not marker:
+        raise AssertionError(f"no module result from ansible (rc {completed.returncode}): "
+                             f"{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
+    result = json.loads(completed.stdout[marker.end():])
+    result["_stdout"] = completed.stdout
+    result["failed"] = marker.group(1) == "FAILED!"
+    return result
+
+
+def zk_client(chroot: str = ZK_CHROOT) -> KazooClient:
+    client = KazooClient(hosts=ZK_HOSTS + chroot, timeout=10)
+    client.start(timeout=10)
+    return client
+
+
+def snapshot(zk: KazooClient, group: str) -> dict:
+    """Every node under /consumers/<group>/offsets with its data and version (what 'untouched' means)."""
+    state = {}
+    base = f"/consumers/{group}/offsets"
+    if not zk.exists(base):
+        return state
+    for topic in zk.get_children(base):
+        state[f"{base}/{topic}"] = None
+        for partition in zk.get_children(f"{base}/{topic}"):
+            data, stat = zk.get(f"{base}/{topic}/{partition}")
+            state[f"{base}/{topic}/{partition}"] = (data, stat.version)
+    return state
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.5, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -1,0 +1,174 @@
+"""consumer_offset and consumer_offset_info against the lab's real ZooKeeper, brokers and legacy consumer."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+
+from offsets_helpers import ZK_CHROOT, ZK_HOSTS, run_module, snapshot, wait_for, zk_client
+
+pytestmark = pytest.mark.lab
+ZK = dict(zk_hosts=ZK_HOSTS, zk_chroot=ZK_CHROOT)
+
+
+@pytest.fixture(scope="module")
+def consumed_group(lab, tmp_path_factory):
+    """A topic with 3x20 records and a group whose legacy consumer read all of it and stopped."""
+    suffix = uuid.uuid4().hex[:8]
+    topic, group = f"offsets-it-{suffix}", f"offsets-it-{suffix}"
+    lab.create_topic(topic, partitions=3)
+    lab.produce(topic, 60, partitions=3)
+    lab.consumer_configure(group, topic)
+    lab.consumer_start(group, topic)
+    zk = zk_client()
+    try:
+        wait_for(lambda: all(zk.exists(f"/consumers/{group}/offsets/{topic}/{p}") and
+                             zk.get(f"/consumers/{group}/offsets/{topic}/{p}")[0] == b"20" for p in range(3)),
+                 what="the consumer to commit offset 20 on every partition")
+    finally:
+        lab.consumer_stop(group, topic)
+    wait_for(lambda: not zk.get_children(f"/consumers/{group}/ids"), what="the consumer to deregister")
+    yield dict(topic=topic, group=group, zk=zk, backups=str(tmp_path_factory.mktemp("backups")))
+    zk.stop()
+    zk.close()
+
+
+def test_check_apply_readback_idempotent_and_restore(consumed_group):
+    topic, group, zk = consumed_group["topic"], consumed_group["group"], consumed_group["zk"]
+    args = dict(ZK, group=group, topics=[topic], target="shift_by", shift_by=-5, backup_dir=consumed_group["backups"])
+    before = snapshot(zk, group)
+
+    checked = run_module("consumer_offset", args, check=True, diff=True)
+    assert checked["changed"] is True and not checked.get("failed")
+    assert [(e["before"], e["after"]) for e in checked["plan"]] == [(20, 15)] * 3
+    # ansible prints the diff (and drops it from the result): before/after per partition.
+    assert all(f'-    "{topic}/{p}": 20' in checked["_stdout"] and f'+    "{topic}/{p}": 15' in checked["_stdout"]
+               for p in range(3))
+    assert snapshot(zk, group) == before, "check mode touched ZooKeeper"
+
+    applied = run_module("consumer_offset", args)
+    assert applied["changed"] is True and applied["transactions"] == 1
+    assert [zk.get(f"/consumers/{group}/offsets/{topic}/{p}")[0] for p in range(3)] == [b"15"] * 3
+
+    again = run_module("consumer_offset", dict(args, target="offset", offset=15, shift_by=None))
+    assert again["changed"] is False and again["backup_file"] is None
+
+    restored = run_module("consumer_offset", dict(ZK, group=group, target="file", file=applied["backup_file"],
+                                                  backup=False))
+    assert restored["changed"] is True
+    assert {path: value and value[0] for path, value in snapshot(zk, group).items()} == \
+        {path: value and value[0] for path, value in before.items()}
+
+
+def test_refuses_a_running_consumer_and_names_it(lab, consumed_group):
+    topic, group, zk = consumed_group["topic"], consumed_group["group"], consumed_group["zk"]
+    lab.consumer_start(group, topic)
+    try:
+        members = wait_for(lambda: zk.get_children(f"/consumers/{group}/ids"), what="the consumer to register")
+        before = snapshot(zk, group)
+        refused = run_module("consumer_offset", dict(ZK, group=group, topics=[topic], target="earliest",
+                                                     backup_dir=consumed_group["backups"]))
+        assert refused.get("failed") and members[0] in refused["msg"] and "force=true" in refused["msg"]
+        assert snapshot(zk, group) == before
+    finally:
+        lab.consumer_stop(group, topic)
+    wait_for(lambda: not zk.get_children(f"/consumers/{group}/ids"), what="the consumer to deregister")
+
+
+def test_only_if_guard_and_range_check(consumed_group):
+    topic, group, zk = consumed_group["topic"], consumed_group["group"], consumed_group["zk"]
+    before = snapshot(zk, group)
+    current = int(zk.get(f"/consumers/{group}/offsets/{topic}/0")[0])
+    skip = dict(ZK, group=group, target="skip", backup_dir=consumed_group["backups"],
+                partition_offsets=[dict(topic=topic, partition=0, offset=current - 1)])
+    guarded = run_module("consumer_offset", dict(skip, expected_offsets=[dict(topic=topic, partition=0,
+                                                                              offset=current - 2)]))
+    assert guarded.get("failed") and f"not at the expected {current - 2}" in guarded["msg"]
+    too_far = run_module("consumer_offset", dict(skip, partition_offsets=[dict(topic=topic, partition=0,
+                                                                               offset=10_000)]))
+    assert too_far.get("failed") and "above the log end offset 20" in too_far["msg"]
+    assert snapshot(zk, group) == before
+
+
+def test_info_log_end_offsets_agree_with_get_offset_shell(lab, consumed_group):
+    topic, group = consumed_group["topic"], consumed_group["group"]
+    info = run_module("consumer_offset_info", dict(ZK, groups=[group]))
+    assert [g["state"] for g in info["groups"]] == ["inactive"]
+    ours = {row["partition"]: row["log_end_offset"] for row in info["offsets"]}
+    shell = lab.run_tool("org.apache.kafka.tools.GetOffsetShell", "--bootstrap-server", lab.BOOTSTRAP,
+                         "--topic", topic, "--time", "-1")
+    theirs = {int(line.split(":")[1]): int(line.split(":")[2]) for line in shell.stdout.split() if line.count(":") == 2}
+    assert ours == theirs == {0: 20, 1: 20, 2: 20}
+    assert info["table"][0].split() == ["Group", "Topic", "Pid", "Offset", "logSize", "Lag", "Owner"]
+
+
+def test_chroot_is_honoured(consumed_group):
+    group = consumed_group["group"]
+    outside = run_module("consumer_offset_info", dict(zk_hosts=ZK_HOSTS, groups=[group], log_offsets=False))
+    assert [g["state"] for g in outside["groups"]] == ["absent"]
+    embedded = run_module("consumer_offset_info", dict(zk_hosts=ZK_HOSTS + ZK_CHROOT, groups=[group],
+                                                       log_offsets=False))
+    assert [g["state"] for g in embedded["groups"]] == ["inactive"] and len(embedded["offsets"]) == 3
+    missing = run_module("consumer_offset_info", dict(zk_hosts=ZK_HOSTS, zk_chroot="/no-such-chroot"))
+    assert missing.get("failed") and "chroot '/no-such-chroot' does not exist" in missing["msg"]
+
+
+def test_unreachable_zookeeper_and_brokers_fail_in_bounded_time(consumed_group):
+    group = consumed_group["group"]
+    dead_zk = run_module("consumer_offset_info", dict(zk_hosts="127.0.0.10:2999", zk_timeout=2))
+    assert dead_zk.get("failed") and "could not connect to ZooKeeper 127.0.0.10:2999 within 2 s" in dead_zk["msg"]
+    dead_kafka = run_module("consumer_offset_info", dict(ZK, groups=[group], kafka_bootstrap_servers=["127.0.0.11:1"],
+                                                         kafka_request_timeout=3))
+    assert dead_kafka.get("failed") and "127.0.0.11:1" in dead_kafka["msg"]
+
+
+def test_concurrent_commit_during_a_large_change_leaves_nothing_changed(lab):
+    """8,000 partitions need two transactions; a writer keeps committing to the last partition meanwhile.
+
+    The topic exists only as ZooKeeper metadata in a private chroot (a real 8,000-partition topic would overload
+    the shared lab), so the range check is off (log_offsets=false)."""
+    chroot = f"/kafka_ops_it_{uuid.uuid4().hex[:8]}"
+    admin = zk_client("")
+    admin.ensure_path(chroot)
+    zk = zk_client(chroot)
+    group, topic, count = "race", "race-topic", 8000
+    stop = threading.Event()
+    try:
+        zk.create(f"/brokers/topics/{topic}", json.dumps(
+            {"version": 2, "partitions": {str(p): [1] for p in range(count)}}).encode(), makepath=True)
+        zk.ensure_path(f"/consumers/{group}/ids")
+        zk.ensure_path(f"/consumers/{group}/offsets/{topic}")
+        for start in range(0, count, 2000):
+            transaction = zk.transaction()
+            for partition in range(start, start + 2000):
+                transaction.create(f"/consumers/{group}/offsets/{topic}/{partition}", b"7")
+            transaction.commit()
+        before = snapshot(zk, group)
+        last = f"/consumers/{group}/offsets/{topic}/{count - 1}"
+
+        def writer():
+            while not stop.is_set():
+                zk.set(last, b"7")
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        result = run_module("consumer_offset", dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group, topics=[topic],
+                                                    target="offset", offset=9, log_offsets=False, backup=False))
+        stop.set()
+        thread.join()
+        assert result.get("failed"), result
+        assert "changed by someone else" in result["msg"] and "undone" in result["msg"]
+        # The first transaction was committed and then undone, so versions moved on; every value is as before.
+        after = snapshot(zk, group)
+        assert len(after) == len(before) == count + 1
+        assert {p: v[0] for p, v in after.items() if v} == {p: v[0] for p, v in before.items() if v}
+    finally:
+        stop.set()
+        zk.stop()
+        zk.close()
+        admin.delete(chroot, recursive=True)
+        admin.stop()
+        admin.close()
