@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -64,3 +65,26 @@ def test_a_broker_that_does_not_start_is_named_with_its_log_and_stopped(lab) -> 
         meta.write_text(original)
         lab.start_brokers()
     assert lab.is_up()
+
+
+@pytest.mark.parametrize("which", ["leader", "follower"])
+def test_corrupt_damages_only_the_chosen_replica(lab, which: str) -> None:
+    """A multi-record batch damaged on one replica: that copy is invalid, the others still valid."""
+    topic = f"lab-corrupt-{which}-{uuid.uuid4().hex[:8]}"
+    lab.create_topic(topic, partitions=3, replication=3)
+    lab.produce(topic, 60, partitions=3, records_per_batch=5)  # offsets 0-19 per partition, batches of 5
+    try:
+        leader = next(p["leader"] for p in lab.status()["partitions"] if p["topic"] == topic and p["partition"] == 0)
+        damage = lab.corrupt(topic, 0, 12, replicas=which)
+        assert (damage["first_offset"], damage["last_offset"]) == (10, 14)
+        assert len(damage["damaged_brokers"]) == 1
+        assert (damage["damaged_brokers"][0] == leader) == (which == "leader")
+        for broker_id in lab.BROKERS:
+            segment = lab.broker_log_dir(broker_id) / f"{topic}-0" / "00000000000000000000.log"
+            invalid = [line for line in lab.dump_log(segment).splitlines() if "isvalid: false" in line]
+            if broker_id in damage["damaged_brokers"]:
+                assert len(invalid) == 1 and invalid[0].startswith("baseOffset: 10 lastOffset: 14 "), invalid
+            else:
+                assert invalid == []
+    finally:
+        lab.delete_topic(topic)
