@@ -9,7 +9,6 @@ import json
 from typing import Any, Iterable, Optional
 
 
-
 class ClusterDataError(Exception):
     """A Kafka znode that does not hold what Kafka writes there."""
 
@@ -33,7 +32,7 @@ def parse_broker(broker_id: int, raw: bytes) -> dict[str, Any]:
     if (not host or port in (None, -1)) and endpoints:
         # Brokers whose first listener is not PLAINTEXT register host null and port -1; use the first endpoint.
         address = endpoints[0].partition("://")[2]
-        host, _, port_text = address.rpartition(":")
+        host, port_text = address.rsplit(":", 1) if ":" in address else (address, "")
         port = int(port_text) if port_text.isdigit() else port
     return dict(id=broker_id, host=host, port=port, endpoints=endpoints, rack=info.get("rack"))
 

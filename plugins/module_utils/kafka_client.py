@@ -56,7 +56,7 @@ def bootstrap_from_registrations(registrations: Iterable[bytes], security_protoc
         protocol_map = info.get("listener_security_protocol_map") or {}
         chosen = None
         for endpoint in info.get("endpoints") or []:
-            listener, _, address = endpoint.partition("://")
+            listener, address = endpoint.split("://", 1) if "://" in endpoint else ("", endpoint)
             if protocol_map.get(listener, listener) == security_protocol:
                 chosen = address
                 break

@@ -80,8 +80,8 @@ def read_kafka_layout(zk, groups: Optional[list[str]], topics: Optional[list[str
                 offset_keys.append((group, topic, -1 if number is None else number, f"{path}/{child}"))
             elif number is not None:
                 owner_keys.append((group, topic, number))
-    topic_names = sorted({topic for _, topic, _, _ in offset_keys})
-    found = zk.read_nodes([path for _, _, _, path in offset_keys]
+    topic_names = sorted({key[1] for key in offset_keys})
+    found = zk.read_nodes([key[3] for key in offset_keys]
                           + [owners_path(g, t, p) for g, t, p in owner_keys]
                           + [f"/brokers/topics/{t}" for t in topic_names])
     offsets_found = found[:len(offset_keys)]
@@ -118,7 +118,7 @@ def read_storm_layout(zk, root: str, spouts: Optional[list[str]], topics: Option
     for spout, children in zip(names, listing):
         snapshot.members[spout] = None if children is None else []
         paths += [(spout, f"{root}/{spout}/{child}") for child in children or [] if child.startswith("partition_")]
-    for (spout, path), node in zip(paths, zk.read_nodes([path for _, path in paths])):
+    for (spout, path), node in zip(paths, zk.read_nodes([item[1] for item in paths])):
         if node is None:
             continue
         try:
@@ -156,7 +156,7 @@ def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], 
                                                      f"(it has {len(known)})"))
         else:
             valid.append((node, offset))
-    ranges = log_offsets(sorted({(node.topic, node.partition) for node, _ in valid})) if valid else {}
+    ranges = log_offsets(sorted({(item[0].topic, item[0].partition) for item in valid})) if valid else {}
     rows = []
     for node, offset in sorted(valid, key=lambda item: (item[0].group, item[0].topic, item[0].partition)):
         start, end = ranges.get((node.topic, node.partition), (None, None))

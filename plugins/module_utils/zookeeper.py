@@ -94,7 +94,7 @@ def connect_string(hosts: str, chroot: str) -> str:
     if "/" in hosts:
         if chroot:
             raise ZooKeeperError(f"zk_hosts '{hosts}' already contains a chroot: drop it or drop zk_chroot")
-        hosts, _, embedded = hosts.partition("/")
+        hosts, embedded = hosts.split("/", 1)
         chroot = normalise_chroot("/" + embedded)
     return hosts + chroot
 
@@ -291,7 +291,7 @@ class MultiRead:
                 count = _INT.unpack_from(buffer, offset)[0]
                 offset += _INT.size
                 children = []
-                for _ in range(max(count, 0)):
+                for _index in range(max(count, 0)):
                     child, offset = read_string(buffer, offset)
                     children.append(child)
                 results.append(children)

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE), or at your option the
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ description:
   - Reads are batched (ZooKeeper multi-read), so clusters with thousands of partitions answer in well under a
     second; roles use it for their health gates.
 author:
-  - kafka_ops maintainers
+  - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
   - kafka_ops.remediation.zookeeper
 attributes:
@@ -171,8 +172,8 @@ def read_cluster(runner: ModuleRunner) -> dict:
                for broker_id, found in zip(broker_ids, nodes) if found is not None]
     controller = next(nodes)
     controller_id = cluster_state.parse_controller(controller[0] if controller else None)
-    assignments = [next(nodes) for _ in wanted]
-    configs = [next(nodes) for _ in wanted]
+    assignments = [next(nodes) for _topic in wanted]
+    configs = [next(nodes) for _topic in wanted]
 
     layout = []
     for topic, assignment, config in zip(wanted, assignments, configs):
@@ -182,7 +183,7 @@ def read_cluster(runner: ModuleRunner) -> dict:
                                                           params["default_min_insync_replicas"])
         for partition, replicas in sorted(cluster_state.parse_assignment(topic, assignment[0]).items()):
             layout.append((topic, partition, replicas, min_isr))
-    states = zk.read_nodes([f"/brokers/topics/{t}/partitions/{p}/state" for t, p, _, _ in layout])
+    states = zk.read_nodes([f"/brokers/topics/{t}/partitions/{p}/state" for t, p, _replicas, _min_isr in layout])
     live = {broker["id"] for broker in brokers}
     partitions = [
         cluster_state.judge_partition(topic, partition, replicas,

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE), or at your option the
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ description:
   - Saves the previous offsets first to a backup file in ExportZkOffsets format; O(target=file) with that file
     restores the exact previous state, deleting offset nodes that did not exist before.
 author:
-  - kafka_ops maintainers
+  - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
@@ -270,7 +271,7 @@ def select_partitions(zk, params, explicit: dict) -> list[tuple[str, int]]:
         topic_filter, partition_filter = set(params["topics"] or []), set(params["partitions"] or [])
         keys = sorted(key for key in explicit if (not topic_filter or key[0] in topic_filter)
                       and (not partition_filter or key[1] in partition_filter))
-        topics = sorted({topic for topic, _ in keys})
+        topics = sorted({key[0] for key in keys})
     else:
         topics = params["topics"] or (zk.list_children([offsets_path(group)])[0] or [])
         if not topics:
@@ -280,7 +281,7 @@ def select_partitions(zk, params, explicit: dict) -> list[tuple[str, int]]:
     if not explicit:
         wanted = set(params["partitions"] or [])
         keys = [(topic, p) for topic in sorted(known) for p in sorted(known[topic]) if not wanted or p in wanted]
-        missing = sorted(wanted - {p for _, p in keys})
+        missing = sorted(wanted - {key[1] for key in keys})
         if missing:
             raise ModuleError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
     unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, ())]
@@ -361,8 +362,9 @@ def main() -> None:
         group=dict(type="str", required=True),
         topics=dict(type="list", elements="str"),
         partitions=dict(type="list", elements="int"),
-        target=dict(type="str", required=True, choices=["offset", "earliest", "latest", "current", "shift_by",
-                                                         "datetime", "duration", "file", "skip"]),
+        target=dict(type="str", required=True,
+                    choices=["offset", "earliest", "latest", "current", "shift_by", "datetime", "duration", "file",
+                             "skip"]),
         offset=dict(type="int"),
         shift_by=dict(type="int"),
         datetime=dict(type="str"),

@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Apache License 2.0 (see LICENSE), or at your option the
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ description:
     O(layout=storm); Storm keeps no member registry, so its group state is C(unknown) (or C(absent)).
   - Reads are batched (ZooKeeper multi-read), so ten thousand partitions take well under two seconds.
 author:
-  - kafka_ops maintainers
+  - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka

@@ -24,8 +24,10 @@ def test_resolve_targets(target, kwargs, expected):
     assert op.resolve_targets(target, [A0, A1], CURRENT, RANGES, **kwargs) == expected
 
 
-@pytest.mark.parametrize("target, message", [("shift_by", "b/0 has no committed offset"),
-                                              ("current", "b/0 has no committed offset")])
+@pytest.mark.parametrize("target, message", [
+    ("shift_by", "b/0 has no committed offset"),
+    ("current", "b/0 has no committed offset"),
+])
 def test_targets_relative_to_a_missing_node_fail(target, message):
     with pytest.raises(OffsetDataError, match=message):
         op.resolve_targets(target, [B0], CURRENT, RANGES, shift_by=1)
