@@ -215,16 +215,17 @@ class ZooKeeper:
     def _bulk(self, operations: list[tuple[int, str]]) -> list[Any]:
         if not operations:
             return []
-        if self._multi_read is not False:
+        if self._multi_read is None:
             try:
                 results = self._bulk_multi_read(operations)
                 self._multi_read = True
                 return results
             except (UnimplementedError, ConnectionLoss):
-                if self._multi_read:
-                    raise
-                # ZooKeeper before 3.6 has no multi read; pipelined single reads are the fallback.
+                # ZooKeeper before 3.6 has no multi read (it may answer Unimplemented or drop the connection);
+                # pipelined single reads are the fallback for the rest of the run.
                 self._multi_read = False
+        if self._multi_read:
+            return self.retry(self._bulk_multi_read, operations)
         return self._bulk_pipelined(operations)
 
     def _bulk_multi_read(self, operations: list[tuple[int, str]]) -> list[Any]:

@@ -172,3 +172,26 @@ def test_concurrent_commit_during_a_large_change_leaves_nothing_changed(lab):
         admin.delete(chroot, recursive=True)
         admin.stop()
         admin.close()
+
+
+def test_wrong_digest_credentials_fail_with_one_line(lab):
+    from kazoo.security import make_digest_acl
+
+    chroot = f"/kafka_ops_acl_{uuid.uuid4().hex[:8]}"
+    acl = [make_digest_acl("ops", "right", all=True)]
+    admin = zk_client("")
+    admin.add_auth("digest", "ops:right")
+    try:
+        admin.create(chroot, b"", acl=acl)
+        admin.create(f"{chroot}/consumers", b"", acl=acl)
+        admin.create(f"{chroot}/consumers/g1", b"", acl=acl)
+        args = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, log_offsets=False)
+        wrong = run_module("consumer_offset_info", dict(args, zk_auth=[dict(scheme="digest", credential="ops:wrong")]))
+        assert wrong["failed"] and "NoAuth" in wrong["msg"] and "zk_auth" in wrong["msg"] and "\n" not in wrong["msg"]
+        right = run_module("consumer_offset_info", dict(args, zk_auth=[dict(scheme="digest", credential="ops:right")]))
+        assert not right["failed"] and [g["group"] for g in right["groups"]] == ["g1"]
+        assert "ops:right" not in right["_stdout"], "the credential must be hidden (no_log)"
+    finally:
+        admin.delete(chroot, recursive=True)
+        admin.stop()
+        admin.close()

@@ -107,3 +107,48 @@ def test_multi_read_other_errors_raise():
     with pytest.raises(Exception) as caught:
         zookeeper.MultiRead("", []).deserialize(response, 0)
     assert type(caught.value).__name__ == "NoAuthError"
+
+
+class _Answer:
+    def __init__(self, value=None, error=None):
+        self.value, self.error = value, error
+
+    def get(self, timeout=None):
+        if self.error:
+            raise self.error
+        return self.value
+
+
+class _OldEnsembleClient:
+    """A kazoo client talking to ZooKeeper < 3.6: multi-read is unimplemented, single async reads work."""
+
+    chroot = "/kafka"
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+        self.multi_read_calls = 0
+        self.handler = type("Handler", (), {"async_result": staticmethod(_Answer)})()
+
+    def _call(self, request, async_result):
+        from kazoo.exceptions import UnimplementedError
+        self.multi_read_calls += 1
+        async_result.error = UnimplementedError()
+
+    def get_async(self, path):
+        from kazoo.exceptions import NoNodeError
+        return _Answer((self.nodes[path], "stat")) if path in self.nodes else _Answer(error=NoNodeError())
+
+    def get_children_async(self, path):
+        return _Answer(["0", "1"])
+
+    def retry(self, func, *args, **kwargs):
+        return func(*args, **kwargs)
+
+
+def test_bulk_reads_fall_back_to_pipelined_reads_on_old_ensembles():
+    client = _OldEnsembleClient({"/a": b"1", "/b": b"2"})
+    zk = zookeeper.ZooKeeper.__new__(zookeeper.ZooKeeper)
+    zk.client, zk.timeout, zk.hosts, zk._multi_read = client, 1.0, "old:2181", None
+    assert zk.read_nodes(["/a", "/missing", "/b"]) == [(b"1", "stat"), None, (b"2", "stat")]
+    assert zk.list_children(["/x"]) == [["0", "1"]]
+    assert client.multi_read_calls == 1, "multi-read is probed once, then not tried again"
