@@ -168,7 +168,7 @@ is_running() {
 
 def service_scripts(name: str, label: str, directory: Path, command: list[str], stop_timeout: int,
                     per_group: bool = False) -> dict[str, str]:
-    """Start, stop and status scripts for one service, in the style of kafka-server-start.sh -daemon.
+    """Start, stop, status and kill scripts for one service, in the style of kafka-server-start.sh -daemon.
 
     The marker (a string only our command line contains) guards against pid reuse. With per_group, the
     scripts take a consumer group as their first argument and keep a pid file, config and log per group;
@@ -251,4 +251,23 @@ fi
 echo "$LABEL not running"
 exit 3
 """
-    return {"start": start, "stop": stop, "status": status}
+    kill = header.replace("WHAT", f"Kills {name} with SIGKILL: the last resort after a stop timed out.") + """
+if ! is_running; then
+    rm -f "$PIDFILE"
+    echo "$LABEL not running"
+    exit 0
+fi
+pid=$(cat "$PIDFILE")
+kill -KILL "$pid"
+for _ in $(seq 100); do
+    is_running || break
+    sleep 0.1
+done
+if is_running; then
+    echo "$LABEL (pid $pid) survived SIGKILL" >&2
+    exit 1
+fi
+rm -f "$PIDFILE"
+echo "$LABEL killed"
+"""
+    return {"start": start, "stop": stop, "status": status, "kill": kill}

@@ -98,6 +98,28 @@ def test_service_scripts_start_once_report_status_and_stop(fake_service: dict[st
     assert "not running" in run("stop").stdout
 
 
+def test_kill_script_kills_a_service_that_ignores_sigterm(tmp_path: Path) -> None:
+    directory = tmp_path / "stubborn"
+    marker = tmp_path / "stubborn.conf"
+    command = ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done", str(marker)]
+    paths = {}
+    for action, text in render.service_scripts("svc", "stubborn", directory, command, stop_timeout=1).items():
+        paths[action] = directory / f"svc-{action}.sh"
+        paths[action].parent.mkdir(parents=True, exist_ok=True)
+        paths[action].write_text(text)
+        paths[action].chmod(0o755)
+    try:
+        assert subprocess.run([str(paths["start"])], capture_output=True, check=False).returncode == 0
+        stop = subprocess.run([str(paths["stop"])], capture_output=True, text=True, check=False)
+        assert stop.returncode == 1 and "still running after 1s" in stop.stderr
+        assert subprocess.run([str(paths["status"])], check=False).returncode == 0
+        kill = subprocess.run([str(paths["kill"])], capture_output=True, text=True, check=False)
+        assert kill.returncode == 0 and "killed" in kill.stdout
+        assert subprocess.run([str(paths["status"])], capture_output=True, check=False).returncode == 3
+    finally:
+        subprocess.run([str(paths["kill"])], capture_output=True, check=False)
+
+
 def test_consumer_scripts_refuse_a_group_name_with_a_slash(tmp_path: Path) -> None:
     scripts = render.service_scripts("consumer", "consumer", tmp_path, ["/bin/true"], 5, per_group=True)
     path = tmp_path / "consumer-start.sh"
