@@ -88,8 +88,9 @@ def _commit_part(zk, part: list[tuple]) -> list[Any]:
     try:
         results = zk.commit(part)
     except Exception as error:  # pylint: disable=broad-except
-        if type(error).__name__ in ("ConnectionLoss", "SessionExpiredError"):
-            raise
+        if type(error).__name__ in ("ConnectionLoss", "SessionExpiredError", "ZooKeeperError"):
+            # The multi may have been applied before the answer was lost: read back before deciding.
+            return _settle_unanswered(zk, part, error)
         raise TransactionFailed(f"ZooKeeper refused the change: {type(error).__name__}")
     for operation, result in zip(part, results):
         if isinstance(result, Exception) and type(result).__name__ != "RolledBackError":
@@ -97,6 +98,27 @@ def _commit_part(zk, part: list[tuple]) -> list[Any]:
     if len(results) != len(part):
         raise TransactionFailed(f"ZooKeeper answered {len(results)} results for {len(part)} operations")
     return results
+
+
+def _settle_unanswered(zk, part: list[tuple], error: Exception) -> list[Any]:
+    """Results of a multi whose answer was lost, judged from what ZooKeeper holds now (it is atomic, so either
+    every operation shows or none does); TransactionFailed when none does."""
+    found = zk.retry(zk.read_nodes, [operation[1] for operation in part])
+    applied, results = [], []
+    for operation, node in zip(part, found):
+        kind = operation[0]
+        if kind == "set":
+            applied.append(node is not None and node[0] == operation[2] and node[1].version == operation[3] + 1)
+            results.append(node[1] if node is not None else None)
+        elif kind == "create":
+            applied.append(node is not None and node[0] == operation[2])
+            results.append(operation[1])
+        else:
+            applied.append(node is None)
+            results.append(True)
+    if all(applied):
+        return results
+    raise TransactionFailed(f"the answer to a transaction was lost ({type(error).__name__}) and it did not apply")
 
 
 def _explain(error: Exception) -> str:

@@ -21,6 +21,8 @@ class FakeZooKeeper:
         self.closed = False
         self.commits = []
         self.fail_commit_at = None  # index of the commit() call that reports a version conflict
+        self.lose_answer_at = None  # index of the commit() call whose answer is lost (ConnectionLoss)
+        self.apply_lost = True      # whether that commit was applied before the answer was lost
         for path, data in (nodes or {}).items():
             self.put(path, data)
 
@@ -83,8 +85,15 @@ class FakeZooKeeper:
             results.append(outcome)
         if failed:
             return [r if isinstance(r, Exception) else _error("RolledBackError") for r in results]
+        if self.lose_answer_at == index:
+            if self.apply_lost:
+                self.nodes = staged
+            raise _error("ConnectionLoss")
         self.nodes = staged
         return results
+
+    def retry(self, func, *args, **kwargs):
+        return func(*args, **kwargs)
 
     def close(self):
         self.closed = True

@@ -165,3 +165,19 @@ def test_cluster_info_main():
     assert zk.closed
     failed = run_module(cluster_info.main, dict(ZK_ARGS, topics=["nope"]), zk)
     assert failed["failed"] and "unknown topic(s) nope" in failed["msg"]
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_lost_answer_is_settled_by_reading_back(tmp_path, monkeypatch, applied):
+    zk = cluster(partitions=40, offsets={p: p for p in range(40)})
+    before = {path: value[0] for path, value in zk.nodes.items()}
+    monkeypatch.setattr(offset_plan, "MAX_MULTI_BYTES", 400)
+    zk.lose_answer_at, zk.apply_lost = 1, applied
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=50), zk,
+                        kafka(partitions=40))
+    if applied:
+        assert result["changed"] and not result.get("failed")
+        assert all(zk.data(f"{OFFSETS}/{p}") == b"50" for p in range(40))
+    else:
+        assert result["failed"] and "answer to a transaction was lost" in result["msg"] and "undone" in result["msg"]
+        assert {path: value[0] for path, value in zk.nodes.items()} == before
