@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as error:
         print(f"lab {args.command}: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into head or less that exited early
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"lab {args.command}: interrupted", file=sys.stderr)
         return 130
