@@ -26,8 +26,8 @@ def _name(key: tuple[str, int]) -> str:
 def stuck_partitions(first_sample: Any, second_sample: Any) -> list[dict]:
     """Partitions whose committed offset is below the log end in both samples and did not move between them.
 
-    Each sample is the ``offsets`` list of one consumer_offset_info call; entries of the second sample are
-    returned, so log end offsets are the latest seen.
+    Each sample is the ``offsets`` list of one consumer_offset_info call; the second may come without log
+    offsets (log_offsets=false), then the first sample's log end offsets are used.
     """
     if not isinstance(first_sample, list) or not isinstance(second_sample, list):
         raise AnsibleFilterError("stuck_partitions expects two 'offsets' lists from consumer_offset_info")
@@ -35,11 +35,15 @@ def stuck_partitions(first_sample: Any, second_sample: Any) -> list[dict]:
     stuck = []
     for entry in second_sample:
         before = earlier.get(_key(entry))
-        if before is None or entry.get("offset") is None or entry.get("log_end_offset") is None:
+        if before is None or entry.get("offset") is None or before.get("offset") is None:
             continue
-        behind = int(entry["offset"]) < int(entry["log_end_offset"])
-        if behind and int(before["offset"]) == int(entry["offset"]):
-            stuck.append(dict(entry))
+        # The second read may skip the brokers' log ends: an offset that was behind and did not move still is.
+        log_end = entry.get("log_end_offset")
+        log_end = before.get("log_end_offset") if log_end is None else log_end
+        if log_end is None:
+            continue
+        if int(entry["offset"]) < int(log_end) and int(before["offset"]) == int(entry["offset"]):
+            stuck.append({**before, **{k: v for k, v in entry.items() if v is not None}})
     return sorted(stuck, key=_key)
 
 

@@ -28,6 +28,13 @@ def test_stuck_means_behind_and_not_moving():
     assert [(e["partition"], e["log_end_offset"]) for e in stuck_partitions(first, second)] == [(0, 120)]
 
 
+def test_stuck_uses_the_first_log_end_when_the_second_read_skipped_the_brokers():
+    first = [offset(0, 10, 100), offset(1, 50, 100)]
+    second = [offset(0, 10, None), offset(1, 60, None)]
+    (entry,) = stuck_partitions(first, second)
+    assert (entry["partition"], entry["offset"], entry["log_end_offset"]) == (0, 10, 100)
+
+
 def test_stuck_rejects_other_input():
     with pytest.raises(AnsibleFilterError, match="two 'offsets' lists"):
         stuck_partitions({}, [])
