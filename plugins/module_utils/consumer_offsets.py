@@ -31,22 +31,22 @@ def ids_path(group: str) -> str:
     return f"/consumers/{group}/ids"
 
 
-def offsets_path(group: str, topic: Optional[str] = None, partition: Optional[int] = None) -> str:
-    path = f"/consumers/{group}/offsets"
+def group_subtree_path(group: str, subtree: str, topic: Optional[str] = None, partition: Optional[int] = None) -> str:
+    """``/consumers/<group>/<subtree>[/<topic>[/<partition>]]``: the offsets and owners trees share this shape."""
+    path = f"/consumers/{group}/{subtree}"
     if topic is not None:
         path += f"/{topic}"
         if partition is not None:
             path += f"/{partition}"
     return path
+
+
+def offsets_path(group: str, topic: Optional[str] = None, partition: Optional[int] = None) -> str:
+    return group_subtree_path(group, "offsets", topic, partition)
 
 
 def owners_path(group: str, topic: Optional[str] = None, partition: Optional[int] = None) -> str:
-    path = f"/consumers/{group}/owners"
-    if topic is not None:
-        path += f"/{topic}"
-        if partition is not None:
-            path += f"/{partition}"
-    return path
+    return group_subtree_path(group, "owners", topic, partition)
 
 
 def stray_offset_path(group: str, topic: Optional[str] = None) -> str:
