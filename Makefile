@@ -64,17 +64,20 @@ sanity: venv
 	$(PY) tools/ansible_test_get_pip.py --install
 	cd $(SANITY_ROOT) && ansible-test sanity --python 3.11 --color no
 
+# The lab has fixed addresses, so everything that starts, stops or breaks it holds one lock.
+LAB_LOCK := flock /tmp/kafka-ops-lab.lock
+
 molecule: deps
-	molecule test --all
+	$(LAB_LOCK) molecule test --all
 
 lab-up: deps
-	$(PY) -m lab up
+	$(LAB_LOCK) $(PY) -m lab up
 
 lab-status: venv
 	$(PY) -m lab status
 
 lab-down: venv
-	$(PY) -m lab down
+	$(LAB_LOCK) $(PY) -m lab down
 
 bench: deps
 	for b in bench/bench_*.py; do $(PY) "$$b"; done
