@@ -1,12 +1,19 @@
-"""`lab demo`: reproduce a legacy consumer stuck on a corrupt record, end to end, on the real lab.
+"""`lab demo`: a legacy consumer stuck on a corrupt record, and skip_corrupt.yml getting it flowing again.
 
 Up, a fresh topic `orders` (3 partitions, RF 3), 400 records consumed by group `orders-legacy`, 600 more
 produced while it is stopped, one later record corrupted on every replica, the consumer restarted: it stops at
-the bad record with the client's CRC error, and its ZooKeeper offset stays there.
+the bad record with the client's CRC error, and its ZooKeeper offset stays there. Then the collection's
+playbook runs against the lab inventory over SSH (full stop of the brokers, the default) and the consumer
+reads every partition to its end again; the run's Markdown summary closes the demo.
 """
 
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
 import time
 
 from lab import cluster, consumer, corrupt, layout, topics, zk
@@ -18,6 +25,7 @@ FIRST_BATCH = 400
 SECOND_BATCH = 600
 BAD_PARTITION = 1
 WAIT = 60.0
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def say(text: str) -> None:
@@ -105,5 +113,39 @@ def run() -> None:
     for line in topics.dump_log(leader_segment).splitlines():
         if "isvalid: false" in line:
             print(f"    {line}")
-    print(f"\nThe consumer is stuck at {TOPIC}-{BAD_PARTITION} offset {bad_offset}; it stays running "
-          f"(stop it with: python -m lab consumer stop --group {GROUP}).")
+
+    remediate(end, bad_offset)
+
+
+def remediate(end: dict[int, int], bad_offset: int) -> None:
+    say(f"running playbooks/skip_corrupt.yml for {GROUP} against the lab inventory")
+    report_dir = pathlib.Path(tempfile.mkdtemp(prefix="skip_corrupt-demo-"))
+    command = [
+        str(pathlib.Path(sys.executable).with_name("ansible-playbook")),
+        "-i", str(REPO / "inventories" / "lab" / "hosts.yml"),
+        str(REPO / "playbooks" / "skip_corrupt.yml"),
+        "-e", f"consumer_group={GROUP}",
+        "-e", f"report_dir={report_dir}",
+    ]
+    print("    " + " ".join(command))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    run = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         check=False)
+    if run.returncode != 0:
+        print(run.stdout[-4000:])
+        raise LabError(f"skip_corrupt.yml failed (exit {run.returncode}); its output is above")
+    recap = run.stdout[run.stdout.rfind("PLAY RECAP"):]
+    print("    " + recap.strip().replace("\n", "\n    "))
+
+    wait_for(lambda: committed(GROUP) == end, f"{GROUP} to read every partition to its end", timeout=120)
+    say(f"{GROUP} is flowing again: every partition consumed to its log end")
+    print(consumer.format_status(consumer.status(GROUP)))
+    consumed = {offset for topic, partition, offset, _key in consumer.consumed_records(GROUP)
+                if topic == TOPIC and partition == BAD_PARTITION}
+    lost = sorted(set(range(end[BAD_PARTITION])) - consumed)
+    print(f"    offsets of {TOPIC}-{BAD_PARTITION} never consumed: {lost} (the corrupt batch at {bad_offset})")
+
+    summaries = sorted(report_dir.glob("*.md"))
+    if summaries:
+        say(f"the run's summary ({summaries[-1]})")
+        print(summaries[-1].read_text())
