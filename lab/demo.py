@@ -14,9 +14,8 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-import time
 
-from lab import cluster, consumer, corrupt, layout, topics, zk
+from lab import cluster, consumer, corrupt, layout, topics, waiting, zk
 from lab.errors import LabError
 
 TOPIC = "orders"
@@ -46,14 +45,7 @@ def reset_topic_and_group() -> None:
 
 
 def wait_for(predicate, what: str, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise LabError(f"timed out after {timeout:.0f} s waiting for {what}; see {consumer.log_file(GROUP)}")
-        time.sleep(0.5)
+    return waiting.wait_for(predicate, what, timeout, hint=f"; see {consumer.log_file(GROUP)}")
 
 
 def committed(group: str) -> dict[int, int]:

@@ -7,7 +7,6 @@ import os
 import pathlib
 import re
 import subprocess
-import time
 
 from kazoo.client import KazooClient
 
@@ -57,13 +56,3 @@ def snapshot(zk: KazooClient, group: str) -> dict:
             data, stat = zk.get(f"{base}/{topic}/{partition}")
             state[f"{base}/{topic}/{partition}"] = (data, stat.version)
     return state
-
-
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.5, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from offsets_helpers import ZK_CHROOT, ZK_HOSTS, run_module, snapshot, wait_for, zk_client
+from lab.waiting import wait_for
+from offsets_helpers import ZK_CHROOT, ZK_HOSTS, run_module, snapshot, zk_client
 
 pytestmark = pytest.mark.lab
 ZK = dict(zk_hosts=ZK_HOSTS, zk_chroot=ZK_CHROOT)

@@ -11,28 +11,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 import uuid
 
 import pytest
 from kazoo.client import KazooClient
 
 from lab.layout import HOSTS, REPO
+from lab.waiting import wait_for
 
 pytestmark = pytest.mark.lab
 
 BAD_PARTITION = 1
-WAIT = 60.0
-
-
-def wait_for(predicate, what: str, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-        time.sleep(0.3)
 
 
 def zk_offset(lab, group: str, topic: str, partition: int) -> int | None:
