@@ -412,7 +412,7 @@ def status() -> dict:
                if p["leader"] not in brokers]
     return {"brokers": brokers, "controller": controller, "partitions": partitions,
             "under_replicated_partitions": under, "offline_partitions": offline, "groups": groups,
-            "processes": running_processes()}
+            "processes": running_processes(), "memory_kib": lab_rss_kib()}
 
 
 def format_status(current: dict) -> str:
@@ -428,6 +428,7 @@ def format_status(current: dict) -> str:
         for offset in group["offsets"]:
             lines.append(f"  {offset['topic']} partition {offset['partition']}: offset {offset['offset']}")
     lines.append("processes: " + ", ".join(f"{name}={pid}" for name, pid in current["processes"].items()))
+    lines.append(f"memory: {current['memory_kib'] / 1024:.0f} MiB resident (every lab process and its children)")
     return "\n".join(lines)
 
 
