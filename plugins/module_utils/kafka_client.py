@@ -6,18 +6,10 @@
 from __future__ import annotations
 
 import json
+import sys
 import traceback
+from types import ModuleType
 from typing import Any, Iterable, Optional
-
-try:
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.errors import KafkaError, KafkaTimeoutError
-except ImportError:
-    HAS_KAFKA = False
-    KAFKA_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-else:
-    HAS_KAFKA = True
-    KAFKA_IMPORT_ERROR = None
 
 SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 
@@ -39,6 +31,27 @@ def kafka_argument_spec() -> dict[str, Any]:
 
 class KafkaClientError(Exception):
     """A broker problem already phrased as one line for the user."""
+
+
+class KafkaLibraryMissing(Exception):
+    """kafka-python cannot be imported; import_traceback goes to missing_required_lib's failure."""
+
+    def __init__(self, import_traceback: str) -> None:
+        super().__init__("kafka-python cannot be imported")
+        self.import_traceback = import_traceback
+
+
+def load_kafka() -> ModuleType:
+    """kafka-python, imported only when a broker client is created.
+
+    Importing it costs about 0.3 s per module run, which calls that only talk to ZooKeeper should not pay.
+    """
+    try:
+        import kafka  # pylint: disable=import-outside-toplevel
+        import kafka.errors  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise KafkaLibraryMissing(traceback.format_exc())
+    return kafka
 
 
 def bootstrap_from_registrations(registrations: Iterable[bytes], security_protocol: str) -> list[str]:
@@ -107,13 +120,14 @@ class KafkaLogOffsets:
             )
         self.settings = consumer_settings(params, bootstrap_servers)
         self.timeout_ms: int = self.settings["request_timeout_ms"]
+        self._kafka = load_kafka()
         self._consumer = None
 
     def _client(self):
         if self._consumer is None:
             try:
-                self._consumer = KafkaConsumer(**self.settings)
-            except KafkaError:
+                self._consumer = self._kafka.KafkaConsumer(**self.settings)
+            except self._kafka.errors.KafkaError:
                 raise KafkaClientError(
                     f"could not reach any Kafka broker at {','.join(self.settings['bootstrap_servers'])} within "
                     f"{self.timeout_ms / 1000:g} s: check kafka_bootstrap_servers and kafka_security_protocol"
@@ -123,23 +137,23 @@ class KafkaLogOffsets:
     def _ask(self, what: str, call, argument) -> dict:
         try:
             return call(argument, timeout_ms=self.timeout_ms)
-        except KafkaTimeoutError:
+        except self._kafka.errors.KafkaTimeoutError:
             raise KafkaClientError(
                 f"brokers did not report {what} within {self.timeout_ms / 1000:g} s: check that every partition "
                 "has a leader (cluster_info) or raise kafka_request_timeout"
             )
-        except KafkaError as error:
+        except self._kafka.errors.KafkaError as error:
             raise KafkaClientError(f"brokers refused the {what} request: {type(error).__name__}: {error}")
 
     def log_start_offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
+        wanted = [self._kafka.TopicPartition(topic, partition) for topic, partition in partitions]
         if not wanted:
             return {}
         found = self._ask("log start offsets", self._client().beginning_offsets, wanted)
         return {(tp.topic, tp.partition): offset for tp, offset in found.items()}
 
     def log_end_offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
+        wanted = [self._kafka.TopicPartition(topic, partition) for topic, partition in partitions]
         if not wanted:
             return {}
         found = self._ask("log end offsets", self._client().end_offsets, wanted)
@@ -148,7 +162,7 @@ class KafkaLogOffsets:
     def offsets_for_time(self, partitions: Iterable[tuple[str, int]],
                          timestamp_ms: int) -> dict[tuple[str, int], Optional[int]]:
         """First offset at or after timestamp_ms per partition; None when no record is that new."""
-        wanted = {TopicPartition(topic, partition): timestamp_ms for topic, partition in partitions}
+        wanted = {self._kafka.TopicPartition(topic, partition): timestamp_ms for topic, partition in partitions}
         if not wanted:
             return {}
         found = self._ask("offsets by timestamp", self._client().offsets_for_times, wanted)
@@ -162,6 +176,8 @@ class KafkaLogOffsets:
 
 def describe_kafka_exception(error: BaseException) -> Optional[str]:
     """One line for a kafka-python exception, or None when it is not one."""
-    if not HAS_KAFKA or not isinstance(error, KafkaError):
+    # Only code that imported kafka-python can raise its exceptions, so never import it just to check.
+    errors = sys.modules.get("kafka.errors")
+    if errors is None or not isinstance(error, errors.KafkaError):
         return None
     return f"Kafka error {type(error).__name__}: {error}"

@@ -25,6 +25,8 @@ class ModuleRunner:
     """Wraps (does not subclass) AnsibleModule for the ZooKeeper/Kafka modules of this collection.
 
     Tests replace zookeeper_factory and kafka_factory with fakes to drive main() without a cluster.
+    kafka-python is imported only when kafka_factory builds a broker client (kafka_client.load_kafka), so
+    calls that only talk to ZooKeeper never load it; when it is missing, run() fails with missing_required_lib.
     """
 
     zookeeper_factory: Callable[[dict], Any] = zookeeper.ZooKeeper
@@ -40,8 +42,6 @@ class ModuleRunner:
         self.params: dict[str, Any] = self.module.params
         if not zookeeper.HAS_KAZOO:
             self.module.fail_json(msg=missing_required_lib("kazoo"), exception=zookeeper.KAZOO_IMPORT_ERROR)
-        if uses_kafka and not kafka_client.HAS_KAFKA:
-            self.module.fail_json(msg=missing_required_lib("kafka-python"), exception=kafka_client.KAFKA_IMPORT_ERROR)
         self._zookeeper = None
         self._kafka = None
 
@@ -86,6 +86,8 @@ class ModuleRunner:
             result = body(self)
         except ModuleError as error:
             failure = dict(error.details, msg=str(error))
+        except kafka_client.KafkaLibraryMissing as error:
+            failure = dict(msg=missing_required_lib("kafka-python"), exception=error.import_traceback)
         except (zookeeper.ZooKeeperError, kafka_client.KafkaClientError) as error:
             failure = dict(msg=str(error))
         except Exception as error:  # pylint: disable=broad-except

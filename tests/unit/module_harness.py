@@ -36,8 +36,11 @@ class FakeLogOffsets:
         self.closed = True
 
 
-def run_module(main, args, zookeeper, kafka=None, check_mode=False, diff=False):
-    """Returns the module's result dict; result['failed'] is True when it called fail_json."""
+def run_module(main, args, zookeeper, kafka=None, check_mode=False, diff=False, kafka_factory=None):
+    """Returns the module's result dict; result['failed'] is True when it called fail_json.
+
+    The broker client is `kafka` unless kafka_factory is given (pass the real one to exercise it).
+    """
     def leave(_module, **result):
         raise ModuleExit(result)
 
@@ -52,7 +55,8 @@ def run_module(main, args, zookeeper, kafka=None, check_mode=False, diff=False):
         stack.enter_context(mock.patch.object(basic.AnsibleModule, "fail_json", fail))
         stack.enter_context(mock.patch.object(basic.AnsibleModule, "warn", lambda _m, text: warnings.append(text)))
         stack.enter_context(mock.patch.object(ModuleRunner, "zookeeper_factory", lambda params: zookeeper))
-        stack.enter_context(mock.patch.object(ModuleRunner, "kafka_factory", lambda params, servers: kafka))
+        stack.enter_context(mock.patch.object(ModuleRunner, "kafka_factory",
+                                              kafka_factory or (lambda params, servers: kafka)))
         try:
             main()
         except ModuleExit as finished:
