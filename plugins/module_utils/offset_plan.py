@@ -77,38 +77,48 @@ def resolve_targets(target: str, selected: list[TopicPartition], current: dict[T
 def plan_offsets(wanted: dict[TopicPartition, Optional[int]], current: dict[TopicPartition, Stored],
                  log_ranges: dict[TopicPartition, tuple[int, int]], expected: dict[TopicPartition, int],
                  clamp: bool) -> list[dict[str, Any]]:
-    """Per-partition plan with the range check and the only-if guard; raises with every problem in one line."""
-    errors: list[str] = []
-    for key, offset in sorted(expected.items()):
-        if key not in wanted:
-            errors.append(f"expected_offsets names {name(key)}, which this run does not change")
-        elif current[key].offset != offset:
-            seen = "has no offset node" if current[key].offset is None else f"is at {current[key].offset}"
-            errors.append(f"{name(key)} {seen}, not at the expected {offset}: the consumer moved since it was seen")
+    """Per-partition plan with the range check and the only-if guard; raises with every problem in one line.
+
+    The guard is a compare-and-set: a partition listed in expected must hold its expected offset, or already
+    hold the offset this call writes (after clamping), so a rerun after a successful change has nothing to
+    write there instead of refusing.
+    """
+    range_errors: list[str] = []
     plan = []
     for key in sorted(wanted):
         after = wanted[key]
         start, end = log_ranges.get(key, (None, None))
         if after is not None:
             if after < 0:
-                errors.append(f"target offset {after} for {name(key)} is negative")
+                range_errors.append(f"target offset {after} for {name(key)} is negative")
             elif start is not None and after < start:
                 if clamp:
                     after = start
                 else:
-                    errors.append(f"target {after} for {name(key)} is below the log start offset {start}")
+                    range_errors.append(f"target {after} for {name(key)} is below the log start offset {start}")
             elif end is not None and after > end:
                 if clamp:
                     after = end
                 else:
-                    errors.append(f"target {after} for {name(key)} is above the log end offset {end}")
+                    range_errors.append(f"target {after} for {name(key)} is above the log end offset {end}")
         before = current[key].offset
         skipped = max(0, after - before) if after is not None and before is not None else None
         plan.append(dict(topic=key[0], partition=key[1], before=before, after=after, log_start_offset=start,
                          log_end_offset=end, records_skipped=skipped))
+    targets = {(entry["topic"], entry["partition"]): entry["after"] for entry in plan}
+    errors: list[str] = []
+    for key, offset in sorted(expected.items()):
+        if key not in targets:
+            errors.append(f"expected_offsets names {name(key)}, which this run does not change")
+        elif current[key].offset not in (offset, targets[key]):
+            seen = "has no offset node" if current[key].offset is None else f"is at {current[key].offset}"
+            target = "no offset node" if targets[key] is None else targets[key]
+            errors.append(f"{name(key)} {seen}, not at the expected {offset} nor at the target {target}: "
+                          "the consumer moved since it was seen")
+    errors += range_errors
     if errors:
         raise OffsetDataError(_join(errors) + (" (pass clamp=true to clamp into the log)" if any(
-            "log start" in e or "log end" in e for e in errors) else "") + "; nothing was changed")
+            "log start" in e or "log end" in e for e in range_errors) else "") + "; nothing was changed")
     return plan
 
 

@@ -18,7 +18,7 @@ description:
   - Refuses a group that has live members (children of C(/consumers/<group>/ids)) unless O(wait_inactive) sees
     them leave or O(force=true).
   - Checks every target against the log start and end offsets (or clamps with O(clamp=true)) and, with
-    O(expected_offsets), only acts if the consumer still sits where it was seen.
+    O(expected_offsets), only acts if the consumer still sits where it was seen (or already at the target).
   - Writes all partitions in one version-checked ZooKeeper transaction (split into as few as fit in one request,
     undoing committed parts if a later one fails), so a concurrent commit leaves nothing changed; creates missing
     offset nodes; reads everything back after writing.
@@ -98,8 +98,10 @@ options:
         required: true
   expected_offsets:
     description:
-      - Only-if guard. Each listed partition must currently hold this offset, or the module fails and changes
-        nothing. Pass the offset the consumer was seen stuck at.
+      - Only-if guard, a compare-and-set. Each listed partition must currently hold this offset, or already
+        hold the offset this call would write (after O(clamp)); the latter has nothing to write and is reported
+        unchanged, so rerunning after a successful change reports no change. Any other offset fails the module,
+        naming the partition, and nothing is changed. Pass the offset the consumer was seen stuck at.
     type: list
     elements: dict
     suboptions:
@@ -112,7 +114,7 @@ options:
         type: int
         required: true
       offset:
-        description: The offset the partition must hold now.
+        description: The offset the partition must hold now (unless it already holds its target).
         type: int
         required: true
   clamp:

@@ -94,6 +94,25 @@ def test_only_if_guard_and_range_check(consumed_group):
     assert snapshot(zk, group) == before
 
 
+def test_guarded_skip_rerun_reports_no_change_then_undo(consumed_group):
+    topic, group, zk = consumed_group["topic"], consumed_group["group"], consumed_group["zk"]
+    node = f"/consumers/{group}/offsets/{topic}/1"
+    seen = int(zk.get(node)[0])
+    skip = dict(ZK, group=group, target="skip", backup_dir=consumed_group["backups"],
+                partition_offsets=[dict(topic=topic, partition=1, offset=seen - 3)],
+                expected_offsets=[dict(topic=topic, partition=1, offset=seen)])
+    applied = run_module("consumer_offset", skip)
+    assert applied["changed"] is True and not applied["failed"] and zk.get(node)[0] == str(seen - 3).encode()
+    version = zk.get(node)[1].version
+    again = run_module("consumer_offset", skip)
+    assert not again["failed"] and again["changed"] is False, again.get("msg")
+    assert again["backup_file"] is None and again["transactions"] == 0
+    assert zk.get(node)[1].version == version, "the rerun wrote to ZooKeeper"
+    restored = run_module("consumer_offset", dict(ZK, group=group, target="file", file=applied["backup_file"],
+                                                  backup=False))
+    assert restored["changed"] is True and zk.get(node)[0] == str(seen).encode()
+
+
 def test_info_log_end_offsets_agree_with_get_offset_shell(lab, consumed_group):
     topic, group = consumed_group["topic"], consumed_group["group"]
     info = run_module("consumer_offset_info", dict(ZK, groups=[group]))

@@ -61,6 +61,26 @@ def test_apply_then_again_is_unchanged_and_backup_restores_exactly(tmp_path):
     assert {path: value[0] for path, value in zk.nodes.items()} == original
 
 
+def test_guarded_skip_rerun_is_unchanged_and_writes_no_backup(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 5})
+    skip = offset_args(tmp_path, target="skip", partition_offsets=[dict(topic="orders", partition=0, offset=9)],
+                       expected_offsets=[dict(topic="orders", partition=0, offset=5)])
+    first = run_module(consumer_offset.main, skip, zk, kafka(), diff=True)
+    assert first["changed"] is True and zk.data(f"{OFFSETS}/0") == b"9"
+    commits, backups = len(zk.commits), os.listdir(tmp_path / "backups")
+    assert len(backups) == 1
+    again = run_module(consumer_offset.main, skip, zk, kafka(), diff=True)
+    assert not again.get("failed") and again["changed"] is False
+    assert [(e["before"], e["after"]) for e in again["plan"]] == [(9, 9)]
+    assert again["diff"]["before"] == again["diff"]["after"] == {}
+    assert again["backup_file"] is None and again["backup_time"] is None and again["transactions"] == 0
+    assert len(zk.commits) == commits and os.listdir(tmp_path / "backups") == backups
+    zk.put(f"{OFFSETS}/0", b"7")
+    moved = run_module(consumer_offset.main, skip, zk, kafka())
+    assert moved["failed"] and "orders/0 is at 7, not at the expected 5 nor at the target 9" in moved["msg"]
+    assert len(zk.commits) == commits and os.listdir(tmp_path / "backups") == backups
+
+
 def test_restore_removes_parents_that_did_not_exist(tmp_path):
     zk = cluster()
     original = set(zk.nodes)

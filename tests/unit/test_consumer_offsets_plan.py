@@ -62,12 +62,37 @@ def test_no_log_ranges_means_no_range_check():
 
 def test_only_if_guard():
     assert op.plan_offsets({A0: 15}, CURRENT, RANGES, {A0: 10}, clamp=False)[0]["after"] == 15
-    with pytest.raises(OffsetDataError, match="a/0 is at 10, not at the expected 9: the consumer moved"):
+    with pytest.raises(OffsetDataError, match="a/0 is at 10, not at the expected 9 nor at the target 15: the consumer"):
         op.plan_offsets({A0: 15}, CURRENT, RANGES, {A0: 9}, clamp=False)
-    with pytest.raises(OffsetDataError, match="b/0 has no offset node, not at the expected 3"):
+    with pytest.raises(OffsetDataError, match="b/0 has no offset node, not at the expected 3 nor at the target 4"):
         op.plan_offsets({B0: 4}, CURRENT, RANGES, {B0: 3}, clamp=False)
     with pytest.raises(OffsetDataError, match="expected_offsets names a/1, which this run does not change"):
         op.plan_offsets({A0: 15}, CURRENT, RANGES, {A1: 20}, clamp=False)
+
+
+@pytest.mark.parametrize("wanted, current, clamp", [
+    ({A0: 10}, CURRENT, False),                          # a rerun after the change: already at the target
+    ({A0: 150}, {A0: Stored(100, 3)}, True),             # the target clamped to the log end 100 is where it is
+    ({A0: None}, {A0: Stored(None, None)}, False),       # a restore deletes a node that is already gone
+])
+def test_only_if_guard_passes_a_partition_already_at_its_target(wanted, current, clamp):
+    plan = op.plan_offsets(wanted, current, RANGES, {A0: 7}, clamp=clamp)
+    assert plan[0]["before"] == plan[0]["after"]
+    assert op.write_operations("g", plan, current, set(), []) == []
+
+
+def test_only_if_guard_is_per_partition():
+    plan = op.plan_offsets({A0: 10, A1: 25}, CURRENT, RANGES, {A0: 7, A1: 20}, clamp=False)
+    assert [(entry["before"], entry["after"]) for entry in plan] == [(10, 10), (20, 25)]
+    assert op.write_operations("g", plan, CURRENT, set(), []) == [[("set", "/consumers/g/offsets/a/1", b"25", 0)]]
+    with pytest.raises(OffsetDataError, match="a/1 is at 20, not at the expected 19 nor at the target 25") as refused:
+        op.plan_offsets({A0: 10, A1: 25}, CURRENT, RANGES, {A0: 7, A1: 19}, clamp=False)
+    assert "a/0" not in str(refused.value)
+
+
+def test_only_if_guard_compares_with_the_clamped_target():
+    with pytest.raises(OffsetDataError, match="a/0 is at 10, not at the expected 7 nor at the target 5"):
+        op.plan_offsets({A0: 3}, CURRENT, RANGES, {A0: 7}, clamp=True)
 
 
 def test_write_operations_set_create_with_parents_and_delete():
