@@ -136,3 +136,34 @@ def summarise(brokers: list[dict[str, Any]], controller_id: Optional[int], parti
         ),
         healthy=not under and not offline,
     )
+
+
+START_GATES = ("leader", "in_sync", "all")
+
+
+def unready_partitions(partitions: Iterable[dict[str, Any]], live_broker_ids: Iterable[Any],
+                       gate: str = "all") -> list[dict[str, Any]]:
+    """Partitions that fail a broker-start gate, judged against the brokers registered now.
+
+    While brokers come back one by one after a full stop, "every partition has a leader and none is
+    under-replicated" cannot hold until the last one is up, so each partition is judged against the live set:
+    ``leader``: a partition with a live in-sync replica must have a live leader (one whose in-sync replicas are
+    all down cannot get one until one of them returns, short of an unclean election);
+    ``in_sync``: a partition whose replicas are all live must have all of them in sync.
+    Once every broker is back this equals the plain cluster health.
+    """
+    if gate not in START_GATES:
+        raise ValueError(f"gate {gate!r} is unknown: use one of {', '.join(START_GATES)}")
+    live = {int(value) for value in live_broker_ids or []}
+    unready = []
+    for partition in partitions:
+        replicas = {int(b) for b in partition.get("replicas") or []}
+        isr = {int(b) for b in partition.get("isr") or []}
+        leader = partition.get("leader")
+        if gate in ("leader", "all") and isr & live and not (leader is not None and int(leader) in live):
+            reason = "no leader" if leader in (None, -1) else f"leader {leader} is not registered"
+            unready.append(dict(topic=partition["topic"], partition=partition["partition"], reason=reason))
+        elif gate in ("in_sync", "all") and replicas and replicas <= live and not replicas <= isr:
+            unready.append(dict(topic=partition["topic"], partition=partition["partition"],
+                                reason=f"replicas {sorted(replicas - isr)} not in sync"))
+    return unready

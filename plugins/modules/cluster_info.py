@@ -148,58 +148,21 @@ healthy:
   sample: true
 """
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, cluster_state
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
 
 
-def read_cluster(runner: ModuleRunner) -> dict:
-    params = runner.params
-    zk = runner.zookeeper()
-    broker_names, topic_names = zk.list_children(["/brokers/ids", "/brokers/topics"])
-    if topic_names is None:
-        raise ModuleError(f"no /brokers/topics under chroot '{zk.chroot or '/'}': is zk_chroot Kafka's chroot?")
-    broker_ids = sorted(int(name) for name in (broker_names or []) if name.isdigit())
-    wanted = params["topics"] or topic_names
-    unknown = sorted(set(wanted) - set(topic_names))
-    if unknown:
-        raise ModuleError(f"unknown topic(s) {', '.join(unknown)}: not under /brokers/topics")
-    wanted = sorted(set(wanted))
-
-    paths = [f"/brokers/ids/{broker_id}" for broker_id in broker_ids] + ["/controller"]
-    paths += [f"/brokers/topics/{topic}" for topic in wanted] + [f"/config/topics/{topic}" for topic in wanted]
-    nodes = iter(zk.read_nodes(paths))
-    brokers = [cluster_state.parse_broker(broker_id, found[0])
-               for broker_id, found in zip(broker_ids, nodes) if found is not None]
-    controller = next(nodes)
-    controller_id = cluster_state.parse_controller(controller[0] if controller else None)
-    assignments = [next(nodes) for _topic in wanted]
-    configs = [next(nodes) for _topic in wanted]
-
-    layout = []
-    for topic, assignment, config in zip(wanted, assignments, configs):
-        if assignment is None:
-            continue  # deleted between listing and reading
-        min_isr = cluster_state.parse_min_insync_replicas(config[0] if config else None,
-                                                          params["default_min_insync_replicas"])
-        for partition, replicas in sorted(cluster_state.parse_assignment(topic, assignment[0]).items()):
-            layout.append((topic, partition, replicas, min_isr))
-    states = zk.read_nodes([f"/brokers/topics/{t}/partitions/{p}/state" for t, p, _replicas, _min_isr in layout])
-    live = {broker["id"] for broker in brokers}
-    partitions = [
-        cluster_state.judge_partition(topic, partition, replicas,
-                                      cluster_state.parse_partition_state(state[0] if state else None), min_isr, live)
-        for (topic, partition, replicas, min_isr), state in zip(layout, states)
-    ]
-    result = cluster_state.summarise(brokers, controller_id, partitions, params["simulate_stopped_brokers"])
-    result.update(changed=False, brokers=brokers, partitions=partitions if params["details"] else [])
-    return result
-
-
 def run(runner: ModuleRunner) -> dict:
+    params = runner.params
     try:
-        return read_cluster(runner)
+        result = cluster_read.read_cluster(runner.zookeeper(), params["topics"], params["default_min_insync_replicas"],
+                                           params["simulate_stopped_brokers"])
     except cluster_state.ClusterDataError as error:
         raise ModuleError(str(error))
+    result.update(changed=False)
+    if not params["details"]:
+        result["partitions"] = []
+    return result
 
 
 def main() -> None:

@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE), or at your option the
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: broker_wait
+short_description: Wait until a Kafka broker serves its partitions, or until it is gone
+version_added: 0.1.0
+description:
+  - Waits, in one call and one ZooKeeper session, for every gate a broker start or stop needs, in order, each
+    bounded by its own timeout that starts when the previous gate passed.
+  - O(state=serving) (after a start) waits for the listener port to open, for the broker's registration under
+    C(/brokers/ids/<id>), for every partition that has a live in-sync replica to have a live leader, and for every
+    partition whose replicas are all registered to have all of them in sync. Partitions are judged against the
+    brokers registered now, so the same gates hold after each single start while brokers come back one by one.
+  - O(state=absent) (after a stop, or before a start to wait out the registration of an earlier session) waits
+    for the listener port to close and for C(/brokers/ids/<id>) to disappear.
+  - Polls every O(poll_interval) seconds, so a gate passes well within a second of being true; a timeout fails
+    with one line naming the gate and up to ten of the partitions holding it up.
+  - The port is probed from the host the module runs on (normally the controller), which must reach the
+    broker listener anyway to read log offsets. Leave O(host) out to skip the port gate.
+author:
+  - Kafka Ops maintainers (@kafka-ops)
+extends_documentation_fragment:
+  - kafka_ops.remediation.zookeeper
+attributes:
+  check_mode:
+    support: full
+    description: Only reads and waits; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
+options:
+  broker_id:
+    description: The broker.id to wait for (its C(/brokers/ids/<id>) node).
+    type: int
+    required: true
+  state:
+    description: V(serving) waits for the start gates, V(absent) for the broker to be gone.
+    type: str
+    choices: [serving, absent]
+    default: serving
+  host:
+    description: Address of the broker listener to probe. Without it the port gate is skipped.
+    type: str
+  port:
+    description: Port of the broker listener.
+    type: int
+    default: 9092
+  port_timeout:
+    description:
+      - Seconds for the port to open (V(serving)) or close (V(absent)). A broker loads and, after an unclean
+        stop, recovers every log before it listens, which takes minutes on big brokers.
+    type: float
+    default: 600
+  registration_timeout:
+    description:
+      - Seconds for the registration to appear after the port opened (V(serving)), or to disappear (V(absent)).
+        A killed broker's node lasts one ZooKeeper session timeout.
+    type: float
+    default: 120
+  leader_timeout:
+    description: Seconds, once registered, for every partition with a live in-sync replica to get a live leader.
+    type: float
+    default: 300
+  in_sync_timeout:
+    description:
+      - Seconds, once leaders are elected, for every partition whose replicas are all registered to be fully in
+        sync. Followers must fetch what they missed while down.
+    type: float
+    default: 900
+  poll_interval:
+    description: Seconds between two checks of a gate. Each check is one TCP connect or a batched ZooKeeper read.
+    type: float
+    default: 0.5
+notes:
+  - Each gate's timeout counts from the moment the previous gate passed, as if each were its own task.
+seealso:
+  - module: kafka_ops.remediation.cluster_info
+  - module: ansible.builtin.wait_for
+"""
+
+EXAMPLES = r"""
+- name: Wait until broker 2 serves its partitions after its start
+  kafka_ops.remediation.broker_wait:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    broker_id: 2
+    host: kafka2.example.com
+    port: 9092
+  delegate_to: localhost
+
+- name: Wait until broker 2 is gone after its stop
+  kafka_ops.remediation.broker_wait:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    broker_id: 2
+    state: absent
+    host: kafka2.example.com
+  delegate_to: localhost
+
+- name: Before starting broker 2 after a crash, wait for its old session's registration to expire
+  kafka_ops.remediation.broker_wait:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    broker_id: 2
+    state: absent
+    registration_timeout: 60
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+stages:
+  description: The gates that passed, in order, with the seconds each took.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"stage": "port", "seconds": 3.61}, {"stage": "registered", "seconds": 0.52},
+           {"stage": "leaders", "seconds": 0.0}, {"stage": "in_sync", "seconds": 1.03}]
+failed_stage:
+  description: The gate that timed out, null when every gate passed.
+  returned: always
+  type: str
+  sample: port
+elapsed:
+  description: Seconds the whole wait took.
+  returned: always
+  type: float
+  sample: 5.16
+broker_ids:
+  description: Brokers registered at the last check.
+  returned: always
+  type: list
+  elements: int
+  sample: [1, 2, 3]
+unready:
+  description: Partitions holding up the leader or in-sync gate at the last check (empty once they pass).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"topic": "orders", "partition": 0, "reason": "replicas [2] not in sync"}]
+controller_id:
+  description: The active controller at the last full cluster read, null when none was made or none is elected.
+  returned: always
+  type: int
+  sample: 3
+summary:
+  description: The cluster summary of the last full read (as RV(kafka_ops.remediation.cluster_info#module:summary)).
+  returned: when a leader or in-sync gate was checked
+  type: dict
+  sample: {"brokers": 3, "controller_id": 3, "topics": 4, "partitions": 40, "under_replicated": 0,
+           "offline": 0, "at_min_isr": 0, "below_min_isr": 0}
+"""
+
+import time
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates, cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+
+
+def run(runner: ModuleRunner) -> dict:
+    params = runner.params
+    if params["poll_interval"] <= 0:
+        raise ModuleError(f"poll_interval must be above 0, got {params['poll_interval']:g}")
+    timeouts = dict(port=params["port_timeout"], registration=params["registration_timeout"],
+                    leader=params["leader_timeout"], in_sync=params["in_sync_timeout"])
+    negative = sorted(f"{key}_timeout" for key, value in timeouts.items() if value < 0)
+    if negative:
+        raise ModuleError(f"{', '.join(negative)} must not be negative")
+    gates = broker_gates.BrokerGates(runner.zookeeper(), params["broker_id"], params["host"], params["port"],
+                                     connect_timeout=min(1.0, params["poll_interval"]))
+    stages = gates.serving(timeouts) if params["state"] == "serving" else gates.absent(timeouts)
+    began = time.monotonic()
+
+    def outcome(passed: list, failed_stage, unready: list) -> dict:
+        result = dict(changed=False, stages=passed, failed_stage=failed_stage,
+                      elapsed=round(time.monotonic() - began, 2), broker_ids=gates.broker_ids, unready=unready,
+                      controller_id=gates.last_read["controller_id"] if gates.last_read else None)
+        if gates.last_read:
+            result["summary"] = gates.last_read["summary"]
+        return result
+
+    try:
+        passed = broker_gates.run_stages(stages, params["poll_interval"])
+    except broker_gates.GateTimeout as timeout:
+        raise ModuleError(str(timeout), **outcome(timeout.passed, timeout.stage, timeout.unready))
+    except cluster_state.ClusterDataError as error:
+        raise ModuleError(str(error))
+    return outcome(passed, None, [])
+
+
+def main() -> None:
+    argument_spec = dict(
+        broker_id=dict(type="int", required=True),
+        state=dict(type="str", choices=["serving", "absent"], default="serving"),
+        host=dict(type="str"),
+        port=dict(type="int", default=9092),
+        port_timeout=dict(type="float", default=600.0),
+        registration_timeout=dict(type="float", default=120.0),
+        leader_timeout=dict(type="float", default=300.0),
+        in_sync_timeout=dict(type="float", default=900.0),
+        poll_interval=dict(type="float", default=0.5),
+    )
+    ModuleRunner(argument_spec).run(run)
+
+
+if __name__ == "__main__":
+    main()
