@@ -61,6 +61,16 @@ options:
     description: Ask the brokers for log start and end offsets (for lag and the range flags).
     type: bool
     default: true
+  sample_interval:
+    description:
+      - When above 0, read the committed offsets a second time this many seconds after the first read (one
+        module run, one ZooKeeper session, the brokers asked once). RV(offsets) and RV(groups) are the second
+        read and RV(earlier_offsets) the first, so that offsets that did not move in between (a stuck
+        consumer) show up by comparing the two.
+      - Pick an interval longer than the group's commit interval (C(auto.commit.interval.ms), 60 s by default
+        for the old consumer), or a live group looks stuck.
+    type: float
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -85,6 +95,20 @@ EXAMPLES = r"""
     log_offsets: false
   delegate_to: localhost
   run_once: true
+
+- name: Find the billing partitions whose offset did not move in 90 s although records wait
+  kafka_ops.remediation.consumer_offset_info:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    groups: [billing]
+    sample_interval: 90
+  delegate_to: localhost
+  run_once: true
+  register: billing_samples
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ billing_samples.earlier_offsets | kafka_ops.remediation.stuck_partitions(billing_samples.offsets) }}"
 """
 
 RETURN = r"""
@@ -104,6 +128,22 @@ offsets:
        "log_end_offset": 130000, "lag": 9569, "owner": "billing_app1-1732610000000-1a2b3c4d-0",
        "last_commit": "2026-11-26T13:05:01.123Z", "below_log_start": false, "above_log_end": false,
        "path": "/consumers/billing/offsets/invoices/3"}
+earlier_offsets:
+  description:
+    - With O(sample_interval), the first read of the committed offsets, shaped like RV(offsets) (same log offsets).
+  returned: when O(sample_interval) is above 0
+  type: list
+  elements: dict
+  sample:
+    - {"group": "billing", "topic": "invoices", "partition": 3, "offset": 120431, "log_start_offset": 0,
+       "log_end_offset": 130000, "lag": 9569, "owner": "billing_app1-1732610000000-1a2b3c4d-0",
+       "last_commit": "2026-11-26T13:05:01.123Z", "below_log_start": false, "above_log_end": false,
+       "path": "/consumers/billing/offsets/invoices/3"}
+sampled_seconds:
+  description: With O(sample_interval), the seconds that really passed between the two reads.
+  returned: when O(sample_interval) is above 0
+  type: float
+  sample: 10.02
 stray_nodes:
   description: Nodes that are not usable offsets, with the reason.
   returned: always
@@ -119,6 +159,8 @@ table:
   sample: ["Group    Topic     Pid  Offset  logSize  Lag   Owner", "billing  invoices  3    120431  130000   9569  none"]
 """
 
+import time
+
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_info
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import format_table
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
@@ -126,24 +168,43 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runne
 
 def run(runner: ModuleRunner) -> dict:
     params = runner.params
+    if params["sample_interval"] < 0:
+        raise ModuleError(f"sample_interval must not be negative, got {params['sample_interval']:g}")
     zk = runner.zookeeper()
-    if params["layout"] == "storm":
-        if not params["storm_root"]:
-            raise ModuleError("layout=storm needs storm_root, the spout's zkRoot (for example /kafka-spout)")
-        snapshot = offset_info.read_storm_layout(zk, params["storm_root"], params["groups"], params["topics"],
+    if params["layout"] == "storm" and not params["storm_root"]:
+        raise ModuleError("layout=storm needs storm_root, the spout's zkRoot (for example /kafka-spout)")
+
+    def read_snapshot():
+        if params["layout"] == "storm":
+            return offset_info.read_storm_layout(zk, params["storm_root"], params["groups"], params["topics"],
                                                  params["partitions"])
-    else:
-        snapshot = offset_info.read_kafka_layout(zk, params["groups"], params["topics"], params["partitions"])
+        return offset_info.read_kafka_layout(zk, params["groups"], params["topics"], params["partitions"])
+
+    # Both reads share one answer from the brokers: log ranges barely move in seconds and asking twice doubles
+    # the slowest part of the call.
+    ranges: dict = {}
 
     def log_offsets(partitions):
         if not params["log_offsets"]:
             return {}
-        kafka = runner.kafka()
-        starts = kafka.log_start_offsets(partitions)
-        ends = kafka.log_end_offsets(partitions)
-        return {key: (starts.get(key), ends.get(key)) for key in partitions}
+        missing = [key for key in partitions if key not in ranges]
+        if missing:
+            kafka = runner.kafka()
+            starts = kafka.log_start_offsets(missing)
+            ends = kafka.log_end_offsets(missing)
+            ranges.update({key: (starts.get(key), ends.get(key)) for key in missing})
+        return {key: ranges[key] for key in partitions}
 
-    result = offset_info.assemble(snapshot, log_offsets)
+    first = read_snapshot()
+    first_at = time.monotonic()
+    if params["sample_interval"] <= 0:
+        result = offset_info.assemble(first, log_offsets)
+    else:
+        earlier = offset_info.assemble(first, log_offsets)
+        time.sleep(max(0.0, params["sample_interval"] - (time.monotonic() - first_at)))
+        second_at = time.monotonic()
+        result = offset_info.assemble(read_snapshot(), log_offsets)
+        result.update(earlier_offsets=earlier["offsets"], sampled_seconds=round(second_at - first_at, 2))
     result.update(changed=False, table=format_table(result["offsets"]))
     return result
 
@@ -156,6 +217,7 @@ def main() -> None:
         layout=dict(type="str", default="kafka", choices=["kafka", "storm"]),
         storm_root=dict(type="str"),
         log_offsets=dict(type="bool", default=True),
+        sample_interval=dict(type="float", default=0.0),
     )
     ModuleRunner(argument_spec, uses_kafka=True).run(run)
 

@@ -201,3 +201,44 @@ def test_lost_answer_is_settled_by_reading_back(tmp_path, monkeypatch, applied):
     else:
         assert result["failed"] and "answer to a transaction was lost" in result["msg"] and "undone" in result["msg"]
         assert {path: value[0] for path, value in zk.nodes.items()} == before
+
+
+class CountingLogOffsets(FakeLogOffsets):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked = []
+
+    def log_end_offsets(self, partitions):
+        self.asked.append(sorted(partitions))
+        return super().log_end_offsets(partitions)
+
+
+def test_offset_info_samples_twice_and_asks_the_brokers_once(monkeypatch):
+    zk = cluster(offsets={0: 5, 1: 6}, members=["billing_app1-1"])
+    sleeps = []
+
+    def sleep(seconds):
+        # The consumer commits partition 1 while the module waits; partition 0 stays where it is.
+        sleeps.append(seconds)
+        zk.put(f"{OFFSETS}/1", b"9")
+
+    monkeypatch.setattr(consumer_offset_info.time, "sleep", sleep)
+    brokers = CountingLogOffsets({("orders", p): (0, 100) for p in range(3)})
+    result = run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing"], sample_interval=3), zk, brokers)
+    assert not result.get("failed"), result
+    assert len(sleeps) == 1 and 2.5 < sleeps[0] <= 3
+    assert [(r["partition"], r["offset"]) for r in result["earlier_offsets"]] == [(0, 5), (1, 6)]
+    assert [(r["partition"], r["offset"]) for r in result["offsets"]] == [(0, 5), (1, 9)]
+    assert brokers.asked == [[("orders", 0), ("orders", 1)]]
+    assert [g["state"] for g in result["groups"]] == ["active"]
+    assert "sampled_seconds" in result
+
+
+def test_offset_info_reads_once_without_a_sample_interval():
+    result = run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing"]), cluster(offsets={0: 5}), kafka())
+    assert "earlier_offsets" not in result and "sampled_seconds" not in result
+
+
+def test_offset_info_refuses_a_negative_sample_interval():
+    result = run_module(consumer_offset_info.main, dict(ZK_ARGS, sample_interval=-1), cluster(offsets={0: 5}), kafka())
+    assert result["failed"] and result["msg"] == "sample_interval must not be negative, got -1"
