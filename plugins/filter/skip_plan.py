@@ -209,14 +209,6 @@ def explicit_skip_plan(requested: Any, current: Any, max_skipped_records: int = 
     return {"targets": targets, "refusals": refusals, "undamaged": []}
 
 
-def pending_skips(targets: Any, current_offsets: Any) -> list[dict]:
-    """The targets whose committed offset is not at the target yet (a rerun leaves the others alone)."""
-    if not isinstance(targets, list) or not isinstance(current_offsets, list):
-        raise AnsibleFilterError("pending_skips expects the targets and consumer_offset_info's offsets")
-    now = {_key(entry): entry.get("offset") for entry in current_offsets}
-    return [target for target in targets if now.get(_key(target)) != int(target["target"])]
-
-
 def _flowing(entry: dict, target: dict) -> bool:
     """Past the target, or at the log end when nothing newer than the target has been written."""
     offset = entry.get("offset")
@@ -253,7 +245,6 @@ class FilterModule:
             "scan_requests": scan_requests,
             "skip_plan": skip_plan,
             "explicit_skip_plan": explicit_skip_plan,
-            "pending_skips": pending_skips,
             "past_targets": past_targets,
             "not_past_targets": not_past_targets,
         }

@@ -127,14 +127,6 @@ def test_scan_requests_cover_the_replicas_this_broker_holds():
     assert scan_requests(stuck, cluster, 2) == [{"topic": "orders", "partitions": [0, 1], "start_offsets": {"0": 40, "1": 7}}]
 
 
-def test_pending_skips_leave_out_partitions_already_at_their_target():
-    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import pending_skips
-
-    targets = [{"topic": "orders", "partition": 0, "offset": 40, "target": 45},
-               {"topic": "orders", "partition": 1, "offset": 7, "target": 9}]
-    assert pending_skips(targets, [offset(0, 45, 100), offset(1, 7, 100)]) == targets[1:]
-
-
 def test_flowing_means_past_the_target_or_caught_up_with_the_log_end():
     from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import not_past_targets, past_targets
 
