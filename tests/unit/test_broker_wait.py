@@ -75,6 +75,19 @@ def test_last_sleep_never_overshoots_the_timeout():
     assert clock.sleeps == [0.5, 0.5, pytest.approx(0.2)]
 
 
+def test_a_slow_check_stretches_the_pause_to_twice_its_duration():
+    clock = FakeClock()
+    answers = iter([False, False, True])
+
+    def slow_check():
+        clock.now += 0.4  # a full read of a big cluster
+        return next(answers), []
+
+    stages = [broker_gates.Stage("slow", 10, slow_check, lambda _u: "slow failed")]
+    broker_gates.run_stages(stages, 0.25, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == [pytest.approx(0.8), pytest.approx(0.8)]
+
+
 def test_port_open_sees_a_listening_socket_and_a_closed_one():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
