@@ -129,6 +129,19 @@ def playbook(group: str, broker_restart: str, report_dir: Path) -> float:
     return elapsed
 
 
+def phase_seconds(group: str, report_dir: Path) -> dict[str, float]:
+    """The phase durations the run's own JSON report gives, to show where the time goes."""
+    reports = sorted(report_dir.glob(f"skip_corrupt-{group}-*.json"))
+    if not reports:
+        return {}
+    return {entry["phase"]: entry["seconds"] for entry in json.loads(reports[-1].read_text())["phases"]}
+
+
+def median_phases(runs: list[dict[str, float]]) -> str:
+    names = [name for name in runs[0]] if runs else []
+    return ", ".join(f"{name} {statistics.median(run.get(name, 0.0) for run in runs):.1f}" for name in names)
+
+
 def cleanup(group: str) -> None:
     lab.consumer_stop(group)
     lab.delete_topic(group)
@@ -138,6 +151,7 @@ def cleanup(group: str) -> None:
 def main() -> None:
     report_dir = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_playbook_reports"
     hand, full_stop, none = [], [], []
+    full_stop_phases, none_phases = [], []
     with lab_lock():
         if not lab.is_up():
             lab.up()
@@ -146,11 +160,13 @@ def main() -> None:
             group = stuck_group()
             try:
                 full_stop.append(playbook(group, "full_stop", report_dir))
+                full_stop_phases.append(phase_seconds(group, report_dir))
             finally:
                 cleanup(group)
             group = stuck_group()
             try:
                 none.append(playbook(group, "none", report_dir))
+                none_phases.append(phase_seconds(group, report_dir))
             finally:
                 cleanup(group)
     hand_median, full_median, none_median = (statistics.median(v) for v in (hand, full_stop, none))
@@ -161,6 +177,8 @@ def main() -> None:
           f"{'ok' if full_median <= 1.25 * hand_median + 20 else 'OVER'})")
     print(f"  skip_corrupt.yml broker_restart=none:             {none_median:6.1f} s  {[round(v, 1) for v in none]}"
           f"  (limit 30 s: {'ok' if none_median <= 30 else 'OVER'})")
+    print(f"  full_stop phases (s, medians): {median_phases(full_stop_phases)}")
+    print(f"  none phases (s, medians): {median_phases(none_phases)}")
 
 
 if __name__ == "__main__":
