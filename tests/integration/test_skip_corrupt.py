@@ -69,6 +69,25 @@ def test_skip_without_restarting_brokers_flows_again_and_a_rerun_changes_nothing
     assert total_changed(output) == 0, output[-4000:]
 
 
+def test_rolling_restarts_every_broker_once_controller_last_and_the_group_flows(lab, stuck_group, tmp_path):
+    group, broken = stuck_group
+    controller = lab.status()["controller"]
+    brokers_before = {k: v for k, v in lab_processes(lab).items() if k.startswith("kafka")}
+
+    code, output = run_playbook(group, extra={"broker_restart": "rolling", "report_dir": str(tmp_path)})
+
+    assert code == 0, output[-4000:]
+    brokers_after = {k: v for k, v in lab_processes(lab).items() if k.startswith("kafka")}
+    assert sorted(brokers_after) == sorted(brokers_before)
+    assert all(brokers_after[name] != pid for name, pid in brokers_before.items()), "a broker was not restarted"
+    assert lab.status()["brokers"] == [1, 2, 3]
+    assert committed_offsets(lab, group)[(group, 1)] > broken["last_offset"] + 1
+    assert journal(group)["rolled"][-1] == f"kafka{controller}", "the controller must be restarted last"
+    assert sorted(journal(group)["rolled"]) == ["kafka1", "kafka2", "kafka3"]
+    report = latest_report(tmp_path, group)
+    assert report["verified"][0]["partition"] == 1
+
+
 def test_broker_that_will_not_start_stops_the_run_and_a_rerun_after_the_fix_completes(lab, stuck_group, tmp_path):
     group, broken = stuck_group
     controller = lab.status()["controller"]  # stopped last, so started first
