@@ -138,7 +138,7 @@ def phase_seconds(group: str, report_dir: Path) -> dict[str, float]:
 
 
 def median_phases(runs: list[dict[str, float]]) -> str:
-    names = [name for name in runs[0]] if runs else []
+    names = list(runs[0]) if runs else []
     return ", ".join(f"{name} {statistics.median(run.get(name, 0.0) for run in runs):.1f}" for name in names)
 
 
