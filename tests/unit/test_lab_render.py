@@ -53,6 +53,8 @@ def test_sshd_config_binds_the_host_address_and_allows_key_only_root_logins(host
     assert "PermitRootLogin prohibit-password" in lines
     assert "PasswordAuthentication no" in lines
     assert "Subsystem sftp internal-sftp" in lines
+    # Remote commands must not pay for the interactive shell setup in this machine's ~/.bashrc.
+    assert "SetEnv SHLVL=1" in lines
 
 
 def test_broker_command_uses_a_small_heap_and_the_jar_cache() -> None:
