@@ -47,8 +47,8 @@ def parse_mode(value: Any, option: str) -> int:
     return mode
 
 
-def render_journal(journal: dict) -> str:
-    """The file's text: indented like to_nice_json, keys in insertion order, trailing newline."""
+def render_journal(journal: Any) -> str:
+    """The file's text for a JSON value: indented like to_nice_json, keys in insertion order, trailing newline."""
     return json.dumps(journal, indent=2) + "\n"
 
 
@@ -93,12 +93,12 @@ def content_differs(before: Optional[dict], after: dict) -> bool:
     return before is None or render_journal(before) != render_journal(after)
 
 
-def missing_directories(directory: str) -> list[str]:
-    """Directories to create for directory to exist, outermost first."""
+def missing_directories(directory: str, content: str = "the journal") -> list[str]:
+    """Directories to create for directory to exist, outermost first; content names what they are to hold."""
     missing = []
     while not os.path.isdir(directory):
         if os.path.lexists(directory):
-            raise JournalError(f"'{directory}' exists and is not a directory: cannot hold the journal")
+            raise JournalError(f"'{directory}' exists and is not a directory: cannot hold {content}")
         missing.append(directory)
         parent = os.path.dirname(directory)
         if parent == directory:
@@ -139,7 +139,14 @@ def locked_directory(directory: str) -> Iterator[int]:
 
 def write_atomically(path: str, journal: dict, mode: int, directory_descriptor: int) -> None:
     """Replace path with the rendered journal; on any failure the old file stays and no temp file is left."""
-    text = render_journal(journal)
+    write_text_atomically(path, render_journal(journal), mode, directory_descriptor)
+
+
+def write_text_atomically(path: str, text: str, mode: int, directory_descriptor: int) -> None:
+    """Replace path with text (UTF-8); on any failure the old file stays and no temp file is left.
+
+    directory_descriptor is an open descriptor of path's directory, fsynced after the rename.
+    """
     directory, name = os.path.split(path)
     descriptor, temp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
