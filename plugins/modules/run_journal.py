@@ -19,8 +19,6 @@ description:
   - The read, merge and write happen under an exclusive lock on the journal's directory, so two runs updating
     the same journal cannot lose each other's keys.
   - With O(state=absent) the journal is removed.
-  - The remediation_report role writes a run's final JSON report with it too (the same atomic write, in one
-    call, into a file of its own).
   - Needs only the Python standard library and imports nothing else, so one call costs little more than
     Ansible's fixed overhead per task.
 author:
