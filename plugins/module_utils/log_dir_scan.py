@@ -162,7 +162,11 @@ def _seek(handle, index: Optional[OffsetIndex], size: int, base_offset: int, sta
     return position, before
 
 
-def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bool) -> PartitionScan:
+def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bool,
+                   stop_at_start: bool = False) -> PartitionScan:
+    """One partition from ``start_offset``. ``stop_at_first``: stop once the first damage and the offset
+    after it are known. ``stop_at_start``: stop at the first valid entry holding the start offset or later,
+    so that only the entry a consumer at that offset fetches next (and any damage there) is read."""
     segments = _segments(target.directory)
     newest_path = segments[-1][1] if segments else None
     # Sizes are fixed now: a live broker keeps appending to the active segment while we read it.
@@ -184,7 +188,8 @@ def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bo
                 position, after = (_seek(handle, index, size, base, start_offset) if number == 0
                                    else (0, max(last, base - 1)))
                 scanner = SegmentScanner(handle, size, path == newest_path, after, position,
-                                         start_offset if number == 0 else NO_START, stop_at_first, index)
+                                         start_offset if number == 0 else NO_START, stop_at_first, index,
+                                         stop_at_start=stop_at_start)
                 result = scanner.run()
             finally:
                 if index is not None:
@@ -203,7 +208,7 @@ def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bo
                                       "last_valid_offset": tail.last_valid_offset,
                                       "declared_size": tail.declared_size})
         last = max(last, result.last_offset)
-        if stop_at_first and result.damages and not pending:
+        if (stop_at_first and result.damages and not pending) or (stop_at_start and result.passed_start and not pending):
             stopped = True
             break
     if segments and not stopped and segments[-1][1] == newest_path:
@@ -257,7 +262,8 @@ def scan(targets: Sequence[PartitionTarget], start_offsets: Dict[int, int], defa
     for target in targets:
         start = start_offsets.get(target.partition, default_start)
         try:
-            report = scan_partition(target, NO_START if start is None else start, mode == "first")
+            report = scan_partition(target, NO_START if start is None else start, mode in ("first", "at_start"),
+                                    mode == "at_start")
         except (OSError, EOFError) as error:
             raise ScanError("cannot scan topic '%s' partition %d at '%s': %s" % (
                 target.topic, target.partition, getattr(error, "filename", None) or target.directory,

@@ -114,6 +114,8 @@ class SegmentScan:
     last_offset: int = -1
     start_position: int = 0
     bytes_scanned: int = 0
+    # A valid entry holding an offset at or past the start offset was read (what stop_at_start waits for).
+    passed_start: bool = False
 
 
 def resolve_damage(damage: Damage, next_first: Optional[int], next_last: int, next_position: Optional[int]) -> None:
@@ -138,22 +140,26 @@ class SegmentScanner:
 
     def __init__(self, handle, size: int, newest: bool, after_offset: int, start_position: int = 0,
                  start_offset: int = -1, stop_at_first: bool = False, index: Optional[OffsetIndex] = None,
-                 window_bytes: int = WINDOW_BYTES) -> None:
+                 window_bytes: int = WINDOW_BYTES, stop_at_start: bool = False) -> None:
         self.window = ReadWindow(handle, size, window_bytes)
         self.newest = newest
         self.index = index
         self.start_offset = start_offset
         self.stop_at_first = stop_at_first
+        self.stop_at_start = stop_at_start
         self.result = SegmentScan(last_offset=after_offset, start_position=start_position)
 
     def run(self) -> SegmentScan:
         result, window = self.result, self.window
         buffer, view, capacity = window.buffer, window.view, window.capacity
         unpack, checksum, start_offset = V2_HEADER.unpack_from, crc32c, self.start_offset
+        stop_at_start = self.stop_at_start
         # Compressed v0/v1 wrappers take the general path while their first inner offset is wanted.
         position, last = result.start_position, result.last_offset
         while position < window.end:
             if self.stop_at_first and result.damages and not result.pending:
+                break
+            if result.passed_start and stop_at_start:
                 break
             if position < window.start or position + V2_HEADER_SIZE > window.stop:
                 if window.end - position < V2_HEADER_SIZE:
@@ -197,6 +203,9 @@ class SegmentScanner:
                 result.first_valid_offset = first
             last = entry_last
             position += total
+            if stop_at_start and entry_last >= start_offset:
+                result.passed_start = True
+                break
         result.last_offset = last
         result.bytes_scanned = position - result.start_position
         return result
@@ -217,6 +226,8 @@ class SegmentScanner:
         if result.first_valid_offset is None:
             result.first_valid_offset = header.offset if first is None else first
         result.last_offset = header.last_offset
+        if header.last_offset >= self.start_offset:
+            result.passed_start = True
 
     def _record(self, damage: Damage) -> None:
         self.result.damages.append(damage)

@@ -65,8 +65,11 @@ options:
     description:
       - V(first) stops in each partition at the first damage (once the next readable offset is known).
       - V(all) scans every segment to its end.
+      - V(at_start) reads only the entry holding the start offset, the one a consumer at that offset fetches
+        next, and follows damage found there to the next readable offset. It is the cheap way to tell whether
+        a consumer is held by damage where it sits, even on a partition with a large lag.
     type: str
-    choices: [first, all]
+    choices: [first, all, at_start]
     default: first
 attributes:
   check_mode:
@@ -213,7 +216,7 @@ def argument_spec() -> dict:
         paths=dict(type="list", elements="path"),
         start_offset=dict(type="int"),
         start_offsets=dict(type="dict"),
-        mode=dict(type="str", choices=["first", "all"], default="first"),
+        mode=dict(type="str", choices=["first", "all", "at_start"], default="first"),
     )
 
 

@@ -315,3 +315,41 @@ def test_v2_dump_line_matches_dump_log_segments_wording(tmp_path):
         "partitionLeaderEpoch: 3 isTransactional: false isControl: false deleteHorizonMs: OptionalLong.empty "
         "position: 0 CreateTime: 1700000000001 size: %d magic: 2 compresscodec: none crc: %d isvalid: false"
         % (len(batch), stored)]
+
+
+@pytest.mark.parametrize("start, expected_first, expected_next", [
+    (5, 5, 10),      # the consumer sits on the first offset of the damaged batch
+    (8, 5, 10),      # or inside it
+])
+def test_at_start_follows_damage_where_the_consumer_sits(tmp_path, start, expected_first, expected_next):
+    directory = write_partition(tmp_path, {0: damaged(V2_BATCHES, 1, 40)})
+    result = run(directory, "at_start", start)
+    record = only_record(result)
+    assert (record["first_offset"], record["next_valid_offset"]) == (expected_first, expected_next)
+    partition = result["partitions"][0]
+    assert (partition["clean"], partition["next_valid_offset"], partition["log_end_offset"]) == (False, 10, 20)
+    # Read up to the batch after the damage (from the segment start: no index to seek with), not the rest.
+    assert result["scanned"]["bytes"] == V2_POSITIONS[3]
+
+
+def test_at_start_reads_only_the_entry_holding_a_clean_start(tmp_path):
+    # Damage further on does not hold a consumer at offset 2: it reads batch 0-4 first.
+    directory = write_partition(tmp_path, {0: damaged(V2_BATCHES, 2, 40)})
+    result = run(directory, "at_start", 2)
+    assert result["corrupt_records"] == []
+    partition = result["partitions"][0]
+    assert (partition["clean"], partition["log_end_offset"]) == (True, 20)
+    assert result["scanned"]["bytes"] == len(V2_BATCHES[0])
+    # mode first, for comparison, reads on until it finds the damage.
+    assert only_record(run(directory, "first", 2))["first_offset"] == 10
+
+
+def test_at_start_resolves_damage_at_a_segment_end_in_the_next_segment(tmp_path):
+    older = b"".join(V2_BATCHES[:3]) + bytes(damaged(V2_BATCHES[3:], 0, 40))
+    newer = b"".join(v2_batch(base, [b"x%d" % base]) for base in (20, 21, 22))
+    result = run(write_partition(tmp_path, {0: older, 20: newer}), "at_start", 17)
+    record = only_record(result)
+    assert (record["first_offset"], record["last_offset"], record["next_valid_offset"]) == (15, 19, 20)
+    assert result["partitions"][0]["log_end_offset"] == 23
+    # The newer segment was read only up to its first batch.
+    assert result["scanned"]["bytes"] == len(older) + len(v2_batch(20, [b"x20"]))
