@@ -71,6 +71,13 @@ options:
         for the old consumer), or a live group looks stuck.
     type: float
     default: 0
+  cluster:
+    description:
+      - Also read the cluster's brokers, controller and partitions in the same ZooKeeper session, at the first
+        read, and return them as RV(cluster). It saves a separate M(kafka_ops.remediation.cluster_info) run
+        where a playbook needs both, as the skip_corrupt preflight does.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -139,6 +146,17 @@ earlier_offsets:
        "log_end_offset": 130000, "lag": 9569, "owner": "billing_app1-1732610000000-1a2b3c4d-0",
        "last_commit": "2026-11-26T13:05:01.123Z", "below_log_start": false, "above_log_end": false,
        "path": "/consumers/billing/offsets/invoices/3"}
+cluster:
+  description:
+    - With O(cluster), what M(kafka_ops.remediation.cluster_info) returns for every topic with its defaults
+      (RV(kafka_ops.remediation.cluster_info#module:brokers), C(broker_ids), C(controller_id), C(partitions),
+      C(summary), C(healthy), ...).
+  returned: when O(cluster) is true
+  type: dict
+  sample: {"broker_ids": [1, 2, 3], "controller_id": 2, "healthy": true,
+           "partitions": [{"topic": "invoices", "partition": 3, "replicas": [1, 2, 3], "leader": 1, "isr": [1, 2, 3]}],
+           "summary": {"brokers": 3, "controller_id": 2, "topics": 4, "partitions": 40, "under_replicated": 0,
+                       "offline": 0, "at_min_isr": 0, "below_min_isr": 0}}
 sampled_seconds:
   description: With O(sample_interval), the seconds that really passed between the two reads.
   returned: when O(sample_interval) is above 0
@@ -161,7 +179,7 @@ table:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_info
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, cluster_state, offset_info
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import format_table
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
 
@@ -197,6 +215,12 @@ def run(runner: ModuleRunner) -> dict:
 
     first = read_snapshot()
     first_at = time.monotonic()
+    cluster = None
+    if params["cluster"]:
+        try:
+            cluster = cluster_read.read_cluster(zk)
+        except cluster_state.ClusterDataError as error:
+            raise ModuleError(str(error))
     if params["sample_interval"] <= 0:
         result = offset_info.assemble(first, log_offsets)
     else:
@@ -206,6 +230,8 @@ def run(runner: ModuleRunner) -> dict:
         result = offset_info.assemble(read_snapshot(), log_offsets)
         result.update(earlier_offsets=earlier["offsets"], sampled_seconds=round(second_at - first_at, 2))
     result.update(changed=False, table=format_table(result["offsets"]))
+    if cluster is not None:
+        result["cluster"] = cluster
     return result
 
 
@@ -218,6 +244,7 @@ def main() -> None:
         storm_root=dict(type="str"),
         log_offsets=dict(type="bool", default=True),
         sample_interval=dict(type="float", default=0.0),
+        cluster=dict(type="bool", default=False),
     )
     ModuleRunner(argument_spec, uses_kafka=True).run(run)
 

@@ -242,3 +242,24 @@ def test_offset_info_reads_once_without_a_sample_interval():
 def test_offset_info_refuses_a_negative_sample_interval():
     result = run_module(consumer_offset_info.main, dict(ZK_ARGS, sample_interval=-1), cluster(offsets={0: 5}), kafka())
     assert result["failed"] and result["msg"] == "sample_interval must not be negative, got -1"
+
+
+def test_offset_info_reads_the_cluster_in_the_same_session_when_asked():
+    zk = cluster(offsets={0: 5})
+    zk.put("/brokers/ids/1", b'{"host":"k1","port":9092,"endpoints":["PLAINTEXT://k1:9092"]}')
+    zk.put("/controller", b'{"brokerid":1}')
+    for partition in range(3):
+        zk.put(f"/brokers/topics/orders/partitions/{partition}/state", b'{"leader":1,"isr":[1],"leader_epoch":1}')
+    result = run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing"], cluster=True), zk, kafka())
+    assert not result.get("failed"), result
+    assert result["cluster"]["broker_ids"] == [1] and result["cluster"]["controller_id"] == 1
+    assert [(p["partition"], p["leader"]) for p in result["cluster"]["partitions"]] == [(0, 1), (1, 1), (2, 1)]
+    # Replicas 2 and 3 are not registered: the cluster is read as it is, not judged healthy.
+    assert result["cluster"]["healthy"] is False
+    assert "cluster" not in run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing"]), cluster(offsets={0: 5}), kafka())
+
+
+def test_offset_info_names_a_chroot_without_kafka_when_asked_for_the_cluster():
+    zk = FakeZooKeeper({"/consumers/billing/offsets/orders/0": b"5", "/consumers/billing/ids": b""})
+    result = run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing"], cluster=True, log_offsets=False), zk, kafka())
+    assert result["failed"] and result["msg"] == "no /brokers/topics under chroot '/kafka': is zk_chroot Kafka's chroot?"
