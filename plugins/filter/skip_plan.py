@@ -47,6 +47,44 @@ def stuck_partitions(first_sample: Any, second_sample: Any) -> list[dict]:
     return sorted(stuck, key=_key)
 
 
+def lagging_partitions(offsets: Any) -> list[dict]:
+    """Partitions whose committed offset is below the log end in one read: the only ones a group can be stuck on."""
+    if not isinstance(offsets, list):
+        raise AnsibleFilterError("lagging_partitions expects the 'offsets' list of consumer_offset_info")
+    lagging = [entry for entry in offsets
+               if entry.get("offset") is not None and entry.get("log_end_offset") is not None
+               and int(entry["offset"]) < int(entry["log_end_offset"])]
+    return sorted(lagging, key=_key)
+
+
+def held_partitions(lagging: Any, scanned_partitions: Any, cluster_partitions: Any) -> list[dict]:
+    """Lagging partitions whose committed offset lies in damage on the replica of the current leader.
+
+    A consumer fetches from the leader, so it cannot get past that offset: the partition is stuck, and
+    watching its offset for a while would only confirm it.
+    """
+    if not isinstance(lagging, list) or not isinstance(scanned_partitions, list) or not isinstance(cluster_partitions, list):
+        raise AnsibleFilterError("held_partitions expects the lagging partitions, the scanned partitions and "
+                                 "cluster_info's partitions")
+    leaders = {_key(entry): entry.get("leader") for entry in cluster_partitions}
+    scans = {(_key(scan), int(scan["broker_id"])): scan for scan in scanned_partitions if scan.get("broker_id") is not None}
+    held = []
+    for entry in lagging:
+        leader = leaders.get(_key(entry))
+        scan = scans.get((_key(entry), int(leader))) if leader is not None else None
+        if scan is not None and _damage_at(scan, int(entry["offset"])):
+            held.append(entry)
+    return held
+
+
+def partitions_in(entries: Any, chosen: Any) -> list[dict]:
+    """The entries whose topic and partition appear in ``chosen``, in input order, each once."""
+    if not isinstance(entries, list) or not isinstance(chosen, list):
+        raise AnsibleFilterError("partitions_in expects two lists of entries with topic and partition")
+    keys = {_key(entry) for entry in chosen}
+    return [entry for entry in entries if _key(entry) in keys]
+
+
 def scan_requests(stuck: Any, cluster_partitions: Any, broker_id: Any) -> list[dict]:
     """What one broker must scan: per topic, the stuck partitions it holds a replica of, each from its
     committed offset (arguments for one corrupt_record_info call per topic)."""
@@ -242,6 +280,9 @@ class FilterModule:
     def filters(self) -> dict:
         return {
             "stuck_partitions": stuck_partitions,
+            "lagging_partitions": lagging_partitions,
+            "held_partitions": held_partitions,
+            "partitions_in": partitions_in,
             "scan_requests": scan_requests,
             "skip_plan": skip_plan,
             "explicit_skip_plan": explicit_skip_plan,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -156,3 +157,38 @@ def test_zookeeper_unreachable_during_preflight_gives_a_clear_error(lab, stuck_g
     after = lab_processes(lab)
     assert {k: v for k, v in after.items() if not k.startswith("zk1")} == {
         k: v for k, v in processes_before.items() if not k.startswith("zk1")}
+
+
+@pytest.fixture
+def idle_group(lab):
+    """A group that caught up, was stopped, and now lags behind new records: stuck, but on no damage."""
+    group = unique_name("idle")
+    lab.produce(group, 60, partitions=3)
+    lab.consumer_start(group, group)
+    try:
+        deadline = time.monotonic() + 60
+        while committed_offsets(lab, group) != {(group, p): end for p, end in lab.end_offsets(group).items()}:
+            assert time.monotonic() < deadline, f"consumer {group} did not catch up: {committed_offsets(lab, group)}"
+            time.sleep(0.5)
+        lab.consumer_stop(group)
+        lab.produce(group, 30, partitions=3, first_index=60)
+        yield group
+    finally:
+        cleanup(lab, group)
+
+
+def test_a_group_stuck_without_damage_is_refused_naming_each_partition(lab, idle_group, tmp_path):
+    group = idle_group
+    offsets_before = committed_offsets(lab, group)
+    processes_before = lab_processes(lab)
+
+    code, output = run_playbook(group, extra={"broker_restart": "none", "report_dir": str(tmp_path)})
+
+    # No damage explains the lag, so the offsets were watched and found not moving: a refusal, not a skip.
+    assert code != 0
+    assert f"no damaged record where group {group} sits on" in output
+    for (topic, partition), offset in sorted(offsets_before.items()):
+        assert f"{topic}/{partition}/{offset}" in output
+    assert committed_offsets(lab, group) == offsets_before
+    assert lab_processes(lab) == processes_before
+    assert journal(group) is None

@@ -134,3 +134,39 @@ def test_flowing_means_past_the_target_or_caught_up_with_the_log_end():
     current = [offset(0, 46, 100), offset(1, 45, 100), offset(2, 45, 45), offset(3, None, 100)]
     assert [(e["partition"], e["offset"]) for e in past_targets(current, targets)] == [(0, 46), (2, 45)]
     assert [t["partition"] for t in not_past_targets(current, targets)] == [1, 3]
+
+
+def test_lagging_means_behind_the_log_end_in_one_read():
+    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import lagging_partitions
+
+    read = [offset(2, 40, 100), offset(0, 100, 100), offset(1, None, 100), offset(3, 5, None), offset(0, 3, 9, topic="audit")]
+    assert [(e["topic"], e["partition"]) for e in lagging_partitions(read)] == [("audit", 0), ("orders", 2)]
+    with pytest.raises(AnsibleFilterError, match="lagging_partitions expects"):
+        lagging_partitions({})
+
+
+def test_held_means_damaged_where_the_group_sits_on_the_leader():
+    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import held_partitions
+
+    lagging = [offset(0, 40, 100), offset(1, 7, 100), offset(2, 20, 100), offset(3, 9, 100)]
+    cluster = [{"topic": "orders", "partition": 0, "leader": 1}, {"topic": "orders", "partition": 1, "leader": 2},
+               {"topic": "orders", "partition": 2, "leader": 1}, {"topic": "orders", "partition": 3, "leader": -1}]
+    scans = [
+        scan(1, 0, 40, 45), scan(2, 0, 40, 45),   # damaged on the leader: held
+        scan(1, 1, 7, 8), scan(2, 1),             # damaged only on a follower: the leader serves it
+        scan(1, 2, 30, 31),                       # damage ahead of the committed offset: not yet held
+        scan(1, 3, 9, 10),                        # no live leader: only watching can tell
+    ]
+    assert [e["partition"] for e in held_partitions(lagging, scans, cluster)] == [0]
+    with pytest.raises(AnsibleFilterError, match="held_partitions expects"):
+        held_partitions(lagging, {}, cluster)
+
+
+def test_partitions_in_keeps_the_chosen_partitions_once_in_input_order():
+    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_plan import partitions_in
+
+    entries = [offset(2, 1, 9), offset(0, 1, 9), offset(1, 1, 9), offset(0, 1, 9, topic="audit")]
+    chosen = [offset(0, 5, 9), {"topic": "orders", "partition": 2}, offset(0, 1, 9)]
+    assert [(e["topic"], e["partition"]) for e in partitions_in(entries, chosen)] == [("orders", 2), ("orders", 0)]
+    with pytest.raises(AnsibleFilterError, match="partitions_in expects"):
+        partitions_in(entries, None)
