@@ -11,13 +11,10 @@ import pytest
 
 from skip_corrupt_helpers import (
     REPO,
-    cleanup,
     committed_offsets,
     lab_processes,
     latest_report,
-    make_stuck_group,
     run_playbook,
-    unique_name,
 )
 
 pytestmark = pytest.mark.lab
@@ -29,14 +26,6 @@ def run(playbook: str, extra: dict) -> tuple[int, str]:
                            "-e", json.dumps(extra)], cwd=REPO, env=env, capture_output=True, text=True, check=False,
                           timeout=600)
     return done.returncode, done.stdout + done.stderr
-
-
-@pytest.fixture
-def stuck_group(lab):
-    group = unique_name("companion")
-    broken = make_stuck_group(lab, group)
-    yield group, broken
-    cleanup(lab, group)
 
 
 def test_scan_and_report_find_the_damage_and_restore_undoes_the_skip(lab, stuck_group, tmp_path):

@@ -15,21 +15,12 @@ from skip_corrupt_helpers import (
     journal,
     lab_processes,
     latest_report,
-    make_stuck_group,
     run_playbook,
     total_changed,
     unique_name,
 )
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture
-def stuck_group(lab):
-    group = unique_name("skip")
-    broken = make_stuck_group(lab, group)
-    yield group, broken
-    cleanup(lab, group)
 
 
 def test_check_mode_plans_and_reports_but_changes_nothing(lab, stuck_group, tmp_path):
