@@ -2,6 +2,10 @@
 by hand with the same gates (same run, alternating), and the start-to-verified-flow time with
 broker_restart=none. Prints medians. Takes the lab lock (unless a parent holds it).
 
+The hand baseline runs while the stuck group's topic exists, right before the playbook on that group: a lab
+without topics restarts faster than any cluster the playbook meets, as no partition needs a leader or an
+in-sync replica and the last broker has no leadership to hand over.
+
 Targets (issue 5): full_stop <= 1.25 x hand + 20 s; none <= 30 s.
 """
 
@@ -156,9 +160,11 @@ def main() -> None:
         if not lab.is_up():
             lab.up()
         for _run in range(RUNS):
-            hand.append(hand_restart())
             group = stuck_group()
             try:
+                # By hand on the very cluster the playbook then works on: the same partitions to gate, and the
+                # same last-broker shutdown (the controller cannot move the leadership of the group's topic).
+                hand.append(hand_restart())
                 full_stop.append(playbook(group, "full_stop", report_dir))
                 full_stop_phases.append(phase_seconds(group, report_dir))
             finally:
