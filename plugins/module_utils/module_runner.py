@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import kafka_client, zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_state, kafka_client, zookeeper
 
 
 class ModuleError(Exception):
@@ -88,7 +88,7 @@ class ModuleRunner:
             failure = dict(error.details, msg=str(error))
         except kafka_client.KafkaLibraryMissing as error:
             failure = dict(msg=missing_required_lib("kafka-python"), exception=error.import_traceback)
-        except (zookeeper.ZooKeeperError, kafka_client.KafkaClientError) as error:
+        except (zookeeper.ZooKeeperError, kafka_client.KafkaClientError, cluster_state.ClusterDataError) as error:
             failure = dict(msg=str(error))
         except Exception as error:  # pylint: disable=broad-except
             message = (zookeeper.describe_zookeeper_exception(error)

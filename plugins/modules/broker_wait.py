@@ -161,7 +161,7 @@ summary:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates, cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
 
 
@@ -191,8 +191,6 @@ def run(runner: ModuleRunner) -> dict:
         passed = broker_gates.run_stages(stages, params["poll_interval"])
     except broker_gates.GateTimeout as timeout:
         raise ModuleError(str(timeout), **outcome(timeout.passed, timeout.stage, timeout.unready))
-    except cluster_state.ClusterDataError as error:
-        raise ModuleError(str(error))
     return outcome(passed, None, [])
 
 

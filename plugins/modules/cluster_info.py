@@ -148,17 +148,14 @@ healthy:
   sample: true
 """
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, cluster_state
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleRunner
 
 
 def run(runner: ModuleRunner) -> dict:
     params = runner.params
-    try:
-        result = cluster_read.read_cluster(runner.zookeeper(), params["topics"], params["default_min_insync_replicas"],
-                                           params["simulate_stopped_brokers"])
-    except cluster_state.ClusterDataError as error:
-        raise ModuleError(str(error))
+    result = cluster_read.read_cluster(runner.zookeeper(), params["topics"], params["default_min_insync_replicas"],
+                                       params["simulate_stopped_brokers"])
     result.update(changed=False)
     if not params["details"]:
         result["partitions"] = []

@@ -179,7 +179,7 @@ table:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, cluster_state, offset_info
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, offset_info
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import format_table
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
 
@@ -215,12 +215,7 @@ def run(runner: ModuleRunner) -> dict:
 
     first = read_snapshot()
     first_at = time.monotonic()
-    cluster = None
-    if params["cluster"]:
-        try:
-            cluster = cluster_read.read_cluster(zk)
-        except cluster_state.ClusterDataError as error:
-            raise ModuleError(str(error))
+    cluster = cluster_read.read_cluster(zk) if params["cluster"] else None
     if params["sample_interval"] <= 0:
         result = offset_info.assemble(first, log_offsets)
     else:
