@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from unittest import mock
 
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import report_files, run_journal
 from ansible_collections.kafka_ops.remediation.plugins.modules import report_files as report_files_module
+from file_helpers import failing_once, heavy_imports_of, listing, mode_of
 from module_harness import run_module
 
 REPORT = {"report": "skip_corrupt", "group": "billing", "records_lost_total": 3, "skipped": [{"partition": 1}]}
@@ -27,14 +26,6 @@ def both_files(directory, **options):
     """The role's call: the JSON report and the Markdown summary side by side."""
     return dict(options, files=[dict(path=str(directory / "run.json"), json=REPORT),
                                 dict(path=str(directory / "run.md"), text=SUMMARY)])
-
-
-def mode_of(path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def listing(directory) -> list[str]:
-    return sorted(os.listdir(directory))
 
 
 @pytest.fixture(name="written")
@@ -308,18 +299,6 @@ def test_a_path_is_required(tmp_path):
 
 # --- atomicity ------------------------------------------------------------------------------------------------
 
-def failing_once(real, error):
-    """Wraps real so that its first call raises error; later calls (cleanup, other fsyncs) go through."""
-    calls = []
-
-    def wrapper(*args, **kwargs):
-        calls.append(args)
-        if len(calls) == 1:
-            raise error
-        return real(*args, **kwargs)
-    return wrapper
-
-
 @pytest.mark.parametrize("target", ["replace", "fsync"])
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(written, target):
     before = (written / "run.json").read_bytes()
@@ -370,9 +349,4 @@ def test_each_file_is_replaced_by_rename_and_its_directory_synced(tmp_path):
 
 def test_the_module_imports_neither_kazoo_nor_kafka():
     """Every import costs each call time in its AnsiballZ process; this module needs neither client."""
-    probe = ("import sys; import ansible_collections.kafka_ops.remediation.plugins.modules.report_files; "
-             "print(sorted(name for name in sys.modules if name.split('.')[0] in ('kazoo', 'kafka') "
-             "or name.endswith('module_runner')))")
-    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                               env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert completed.stdout.strip() == "[]"
+    assert heavy_imports_of("ansible_collections.kafka_ops.remediation.plugins.modules.report_files") == []

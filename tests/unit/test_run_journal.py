@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from unittest import mock
 
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import run_journal
 from ansible_collections.kafka_ops.remediation.plugins.modules import run_journal as run_journal_module
+from file_helpers import failing_once, heavy_imports_of, listing, mode_of
 from module_harness import run_module
 
 PLANNED = {"phase": "planned", "group": "billing", "stop_order": [3, 1, 2], "triage": {"targets": []}}
@@ -20,14 +19,6 @@ PLANNED = {"phase": "planned", "group": "billing", "stop_order": [3, 1, 2], "tri
 
 def journal_run(args, check_mode=False, diff=False):
     return run_module(run_journal_module.main, args, zookeeper=None, check_mode=check_mode, diff=diff)
-
-
-def mode_of(path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def directory_listing(directory) -> list[str]:
-    return sorted(os.listdir(directory))
 
 
 @pytest.fixture(name="journal")
@@ -114,7 +105,7 @@ def test_create_makes_missing_parent_directories_with_their_modes(tmp_path):
     assert path.read_text() == json.dumps(PLANNED, indent=2) + "\n"
     assert mode_of(path) == 0o600
     assert mode_of(tmp_path / "a") == 0o700 and mode_of(tmp_path / "a" / "b") == 0o700
-    assert directory_listing(path.parent) == ["journal.json"]  # no temp file left
+    assert listing(path.parent) == ["journal.json"]  # no temp file left
 
 
 def test_modes_are_applied_whatever_the_umask(tmp_path):
@@ -202,7 +193,7 @@ def test_a_broken_journal_is_refused_and_left_unchanged(journal, content, proble
     assert result["msg"].startswith(f"journal '{journal}' {problem}")
     assert "\n" not in result["msg"]
     assert journal.read_bytes() == before
-    assert directory_listing(journal.parent) == ["billing.json"]
+    assert listing(journal.parent) == ["billing.json"]
 
 
 def test_a_directory_at_the_journal_path_is_refused(tmp_path):
@@ -221,7 +212,7 @@ def test_a_file_where_a_parent_directory_should_be_is_refused(tmp_path):
 def test_a_symbolic_mode_is_refused_before_anything_is_written(tmp_path):
     result = journal_run(dict(path=str(tmp_path / "j.json"), update={"a": 1}, mode="u=rw"))
     assert result["failed"] is True and result["msg"].startswith("mode 'u=rw' is not an octal file mode")
-    assert directory_listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 # --- main(): state=absent -----------------------------------------------------------------------------------
@@ -254,7 +245,7 @@ def test_check_mode_creates_nothing_and_reports_the_change(tmp_path):
     assert result["changed"] is True and result["existed"] is False and result["journal"] == PLANNED
     assert result["diff"] == {"before": "", "after": json.dumps(PLANNED, indent=2) + "\n",
                               "before_header": str(path), "after_header": str(path)}
-    assert directory_listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 def test_check_mode_leaves_an_existing_journal_as_it_is(journal):
@@ -295,18 +286,6 @@ def test_diff_of_an_unchanged_journal_is_equal_texts(journal):
 
 # --- atomicity ----------------------------------------------------------------------------------------------
 
-def failing_once(real, error):
-    """Wraps real so that its first call raises error; later calls (cleanup, other fsyncs) go through."""
-    calls = []
-
-    def wrapper(*args, **kwargs):
-        calls.append(args)
-        if len(calls) == 1:
-            raise error
-        return real(*args, **kwargs)
-    return wrapper
-
-
 @pytest.mark.parametrize("target", ["replace", "fsync"])
 def test_a_failed_write_keeps_the_old_journal_and_leaves_no_temp_file(journal, target):
     before = journal.read_bytes()
@@ -316,7 +295,7 @@ def test_a_failed_write_keeps_the_old_journal_and_leaves_no_temp_file(journal, t
     assert result["failed"] is True
     assert result["msg"] == f"cannot update journal '{journal}': No space left on device"
     assert journal.read_bytes() == before
-    assert directory_listing(journal.parent) == ["billing.json"]
+    assert listing(journal.parent) == ["billing.json"]
 
 
 def test_a_failed_serialisation_keeps_the_old_journal_and_leaves_no_temp_file(journal):
@@ -325,7 +304,7 @@ def test_a_failed_serialisation_keeps_the_old_journal_and_leaves_no_temp_file(jo
         with run_journal.locked_directory(str(journal.parent)) as descriptor:
             run_journal.write_atomically(str(journal), {"phase": object()}, 0o640, descriptor)
     assert journal.read_bytes() == before
-    assert directory_listing(journal.parent) == ["billing.json"]
+    assert listing(journal.parent) == ["billing.json"]
 
 
 def test_a_failure_between_writing_and_renaming_removes_the_temp_file(journal):
@@ -334,7 +313,7 @@ def test_a_failure_between_writing_and_renaming_removes_the_temp_file(journal):
         result = journal_run(dict(path=str(journal), update={"phase": "offsets_moved"}))
     assert result["failed"] is True and "Operation not permitted" in result["msg"]
     assert journal.read_bytes() == before
-    assert directory_listing(journal.parent) == ["billing.json"]
+    assert listing(journal.parent) == ["billing.json"]
 
 
 def test_the_journal_is_replaced_by_rename_and_the_directory_is_synced(journal):
@@ -369,9 +348,4 @@ def test_writers_take_the_directory_lock(journal):
 
 def test_the_module_imports_neither_kazoo_nor_kafka():
     """Every import costs each call time in its AnsiballZ process; this module needs neither client."""
-    probe = ("import sys; import ansible_collections.kafka_ops.remediation.plugins.modules.run_journal; "
-             "print(sorted(name for name in sys.modules if name.split('.')[0] in ('kazoo', 'kafka') "
-             "or name.endswith('module_runner')))")
-    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                               env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert completed.stdout.strip() == "[]"
+    assert heavy_imports_of("ansible_collections.kafka_ops.remediation.plugins.modules.run_journal") == []
