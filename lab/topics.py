@@ -29,17 +29,26 @@ def create_topic(topic: str, partitions: int = 3, replication: int = 3, configs:
     Returns True when this call created it.
     """
     from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError
 
     created = False
     if not topic_exists(topic):
         admin = _admin()
+        deadline = time.monotonic() + TOPIC_WAIT
         try:
-            admin.create_topics([NewTopic(topic, partitions, replication,
-                                          topic_configs={k: str(v) for k, v in (configs or {}).items()})])
-            created = True
-        except TopicAlreadyExistsError:
-            pass
+            while not created:
+                try:
+                    admin.create_topics([NewTopic(topic, partitions, replication,
+                                                  topic_configs={k: str(v) for k, v in (configs or {}).items()})])
+                    created = True
+                except TopicAlreadyExistsError:
+                    break
+                except InvalidReplicationFactorError:
+                    # Right after a start the controller learns of a registered broker a moment later and
+                    # refuses a replication factor it does not see yet: wait for it, bounded.
+                    if replication > len(layout.BROKERS) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
         finally:
             admin.close()
     wait_topic_ready(topic)
