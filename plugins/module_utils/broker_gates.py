@@ -4,63 +4,19 @@
 """The waits around a broker stop and start, as stages polled in order, each bounded by its own timeout.
 
 One module call walks every stage with one ZooKeeper session and sub-second polls, instead of one task
-(and one module start-up) per gate and per retry.
+(and one module start-up) per gate and per retry. The stages run on the collection's one waiter
+(module_utils/waiter.py).
 """
 
 from __future__ import annotations
 
 import socket
-import time
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.waiter import Stage
 
 SHOWN_UNREADY = 10
-
-
-@dataclass
-class Stage:
-    """check() returns (passed, unready partitions); failure(unready) phrases the timeout in one line."""
-
-    name: str
-    timeout: float
-    check: Callable[[], tuple[bool, list[dict[str, Any]]]]
-    failure: Callable[[list[dict[str, Any]]], str]
-
-
-class GateTimeout(Exception):
-    def __init__(self, stage: Stage, unready: list[dict[str, Any]], passed: list[dict[str, Any]]) -> None:
-        super().__init__(stage.failure(unready))
-        self.stage = stage.name
-        self.unready = unready
-        self.passed = passed
-
-
-def run_stages(stages: list[Stage], poll_interval: float, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> list[dict[str, Any]]:
-    """Each stage's clock starts when the previous one passed; returns [{stage, seconds}] or raises GateTimeout.
-
-    Between two checks it sleeps poll_interval, or twice as long as the last check took when that is longer:
-    on a cluster whose full read takes a while, reading keeps to a third of the time instead of hammering
-    ZooKeeper back to back.
-    """
-    passed: list[dict[str, Any]] = []
-    for stage in stages:
-        began = clock()
-        while True:
-            checked_at = clock()
-            ok, unready = stage.check()
-            now = clock()
-            waited = now - began
-            if ok:
-                passed.append(dict(stage=stage.name, seconds=round(waited, 2)))
-                break
-            if waited >= stage.timeout:
-                raise GateTimeout(stage, unready, passed)
-            pause = max(poll_interval, 2 * (now - checked_at))
-            sleep(max(0.0, min(pause, stage.timeout - waited)))
-    return passed
 
 
 def port_open(host: str, port: int, timeout: float) -> bool:

@@ -161,7 +161,7 @@ summary:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates, waiter
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
 
 
@@ -188,8 +188,8 @@ def run(runner: ModuleRunner) -> dict:
         return result
 
     try:
-        passed = broker_gates.run_stages(stages, params["poll_interval"])
-    except broker_gates.GateTimeout as timeout:
+        passed = waiter.run_stages(stages, params["poll_interval"])
+    except waiter.GateTimeout as timeout:
         raise ModuleError(str(timeout), **outcome(timeout.passed, timeout.stage, timeout.unready))
     return outcome(passed, None, [])
 

@@ -1,4 +1,4 @@
-"""broker_wait: its stages in order, each with its own clock, and one-line failures naming the gate."""
+"""broker_wait: its stages in order (the waiter itself is tested in test_waiter.py), one-line failures naming the gate."""
 
 import json
 import socket
@@ -14,21 +14,6 @@ from module_harness import run_module
 ZK = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
 
 
-class FakeClock:
-    """time.monotonic and time.sleep for run_stages: sleeping advances the clock, nothing really waits."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def cluster(registered, state=None):
     """One topic 'orders' with partition 0 on brokers 1-3; state is its partition state node."""
     nodes = {"/brokers/topics/orders": json.dumps({"partitions": {"0": [1, 2, 3]}}).encode()}
@@ -40,52 +25,6 @@ def cluster(registered, state=None):
     nodes["/controller"] = json.dumps({"brokerid": 1}).encode()
     zk = FakeZooKeeper(nodes)
     return zk
-
-
-def test_run_stages_passes_each_stage_in_order_and_times_it():
-    clock = FakeClock()
-    answers = iter([False, False, True])
-    stages = [broker_gates.Stage("first", 5, lambda: (next(answers), []), lambda _u: "first failed"),
-              broker_gates.Stage("second", 5, lambda: (True, []), lambda _u: "second failed")]
-    passed = broker_gates.run_stages(stages, 0.5, clock=clock, sleep=clock.sleep)
-    assert passed == [{"stage": "first", "seconds": 1.0}, {"stage": "second", "seconds": 0.0}]
-    assert clock.sleeps == [0.5, 0.5]
-
-
-def test_each_stage_gets_its_own_timeout_counted_from_the_previous_one():
-    clock = FakeClock()
-    first = iter([False] * 6 + [True])
-    stages = [broker_gates.Stage("first", 10, lambda: (next(first), []), lambda _u: "first failed"),
-              broker_gates.Stage("second", 2, lambda: (False, [{"topic": "t", "partition": 0, "reason": "r"}]),
-                                 lambda unready: f"second failed on {unready[0]['topic']}")]
-    with pytest.raises(broker_gates.GateTimeout) as raised:
-        broker_gates.run_stages(stages, 1.0, clock=clock, sleep=clock.sleep)
-    # 6 s in the first stage do not eat into the second stage's 2 s.
-    assert clock.now == 8.0
-    assert raised.value.stage == "second"
-    assert str(raised.value) == "second failed on t"
-    assert raised.value.passed == [{"stage": "first", "seconds": 6.0}]
-
-
-def test_last_sleep_never_overshoots_the_timeout():
-    clock = FakeClock()
-    stages = [broker_gates.Stage("slow", 1.2, lambda: (False, []), lambda _u: "slow failed")]
-    with pytest.raises(broker_gates.GateTimeout):
-        broker_gates.run_stages(stages, 0.5, clock=clock, sleep=clock.sleep)
-    assert clock.sleeps == [0.5, 0.5, pytest.approx(0.2)]
-
-
-def test_a_slow_check_stretches_the_pause_to_twice_its_duration():
-    clock = FakeClock()
-    answers = iter([False, False, True])
-
-    def slow_check():
-        clock.now += 0.4  # a full read of a big cluster
-        return next(answers), []
-
-    stages = [broker_gates.Stage("slow", 10, slow_check, lambda _u: "slow failed")]
-    broker_gates.run_stages(stages, 0.25, clock=clock, sleep=clock.sleep)
-    assert clock.sleeps == [pytest.approx(0.8), pytest.approx(0.8)]
 
 
 def test_port_open_sees_a_listening_socket_and_a_closed_one():
