@@ -21,6 +21,19 @@ class ModuleError(Exception):
         self.details = details
 
 
+def registered_bootstrap_servers(zk, params: dict[str, Any]) -> list[str]:
+    """host:port of every broker registered under /brokers/ids, for the listener of kafka_security_protocol.
+
+    Shared with the action plugins that talk to the cluster from the controller (group_wait).
+    """
+    broker_ids = zk.list_children(["/brokers/ids"])[0] or []
+    registrations = zk.read_nodes([f"/brokers/ids/{broker_id}" for broker_id in broker_ids])
+    protocol = params.get("kafka_security_protocol") or "PLAINTEXT"
+    return kafka_client.bootstrap_from_registrations(
+        [found[0] for found in registrations if found is not None], protocol
+    )
+
+
 class ModuleRunner:
     """Wraps (does not subclass) AnsibleModule for the ZooKeeper/Kafka modules of this collection.
 
@@ -70,13 +83,7 @@ class ModuleRunner:
         return self._kafka
 
     def discover_bootstrap_servers(self) -> list[str]:
-        zk = self.zookeeper()
-        broker_ids = zk.list_children(["/brokers/ids"])[0] or []
-        registrations = zk.read_nodes([f"/brokers/ids/{broker_id}" for broker_id in broker_ids])
-        protocol = self.params.get("kafka_security_protocol") or "PLAINTEXT"
-        return kafka_client.bootstrap_from_registrations(
-            [found[0] for found in registrations if found is not None], protocol
-        )
+        return registered_bootstrap_servers(self.zookeeper(), self.params)
 
     def run(self, body: Callable[["ModuleRunner"], dict[str, Any]]) -> None:
         """Run body(self); exit with its result, or fail with one line. Clients are closed either way."""

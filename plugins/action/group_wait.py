@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE), or at your option the
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""group_wait on the controller: ZooKeeper and Kafka are read in-process, process_command runs on the task's host.
+
+A start gate must notice at once when the consumer process it waits on exits, but that process lives on the
+consumer host while ZooKeeper is read from the controller. As an action plugin the wait does both in one
+task: each check reads ZooKeeper with the collection's module_utils, and each check that did not pass runs
+process_command over the host's connection (no module upload, one shell command per check).
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.basic import missing_required_lib
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import (
+    cluster_state, group_gates, kafka_client, zookeeper)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import (
+    ModuleRunner, registered_bootstrap_servers)
+
+
+def argument_spec() -> dict:
+    spec = zookeeper.zookeeper_argument_spec()
+    spec.update(kafka_client.kafka_argument_spec())
+    spec.update(group_gates.group_wait_argument_spec())
+    return spec
+
+
+class ActionModule(ActionBase):
+    """Waits on the controller; see plugins/modules/group_wait.py for the documentation."""
+
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        try:
+            validation, _args = self.validate_argument_spec(argument_spec=argument_spec())
+        except AnsibleActionFail as error:
+            result.update(error.result)
+            return result
+        params = validation.validated_parameters
+        if self._task.check_mode:
+            result.update(changed=False, msg="check mode: not waiting")
+            return result
+        if not zookeeper.HAS_KAZOO:
+            result.update(failed=True, msg=missing_required_lib("kazoo"), exception=zookeeper.KAZOO_IMPORT_ERROR)
+            return result
+        result.update(self._wait(params))
+        return result
+
+    def _process_exit(self, command: str):
+        def process_exit():
+            answer = self._low_level_execute_command(command, sudoable=True)
+            return group_gates.process_exit_phrase(answer.get("rc", 1), answer.get("stdout", ""),
+                                                   answer.get("stderr", ""))
+        return process_exit
+
+    def _wait(self, params: dict) -> dict:
+        """The wait with ModuleRunner's client factories (unit tests replace them), clients always closed."""
+        clients: dict = {}
+
+        def zk():
+            if "zookeeper" not in clients:
+                clients["zookeeper"] = ModuleRunner.zookeeper_factory(params)
+            return clients["zookeeper"]
+
+        def log_end_offsets(keys):
+            if "kafka" not in clients:
+                servers = params.get("kafka_bootstrap_servers") or registered_bootstrap_servers(zk(), params)
+                clients["kafka"] = ModuleRunner.kafka_factory(params, servers)
+            return clients["kafka"].log_end_offsets(keys)
+
+        command = params.get("process_command")
+        try:
+            return group_gates.wait(zk(), params, log_end_offsets, self._process_exit(command) if command else None)
+        except group_gates.GroupWaitFailed as failed:
+            return dict(failed.details, failed=True, msg=str(failed))
+        except kafka_client.KafkaLibraryMissing as error:
+            return dict(failed=True, msg=missing_required_lib("kafka-python"), exception=error.import_traceback)
+        except (zookeeper.ZooKeeperError, kafka_client.KafkaClientError, cluster_state.ClusterDataError) as error:
+            return dict(failed=True, msg=str(error))
+        except Exception as error:  # pylint: disable=broad-except
+            message = (zookeeper.describe_zookeeper_exception(error) or kafka_client.describe_kafka_exception(error))
+            if message is None:
+                raise
+            return dict(failed=True, msg=message)
+        finally:
+            for client in (clients.get("kafka"), clients.get("zookeeper")):
+                if client is not None:
+                    try:
+                        client.close()
+                    except Exception:  # pylint: disable=broad-except
+                        # Closing must never hide the wait's own result or error.
+                        pass
