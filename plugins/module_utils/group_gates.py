@@ -86,6 +86,7 @@ def member_list(members: list[str]) -> str:
 
 def waiting_phrase(waiting: list[dict[str, Any]]) -> str:
     """'orders/1 (committed 20, target 21), orders/2 (no committed offset, target 5)'."""
+
     def one(entry: dict[str, Any]) -> str:
         committed = ("no committed offset" if entry["committed_offset"] is None
                      else f"committed {entry['committed_offset']}")
@@ -102,6 +103,7 @@ def process_exit_phrase(returncode: int, stdout: str, stderr: str) -> Optional[s
     """
     if returncode == 0:
         return None
+
     def last_line(text: str) -> str:
         lines = [line.strip() for line in (text or "").splitlines()
                  if line.strip() and not line.startswith("Shared connection to ")]
