@@ -81,10 +81,19 @@ def read_text(path: str) -> Optional[str]:
         raise JournalError(f"journal '{path}' is not UTF-8 text (byte {error.start}): fix or remove the file") from None
 
 
-def merge_journal(current: dict, update: dict) -> dict:
-    """Shallow merge: keys in update replace the journal's; existing keys keep their place."""
+def merge_journal(current: dict, update: dict, append: Optional[dict] = None) -> dict:
+    """Shallow merge: keys in update replace the journal's; existing keys keep their place. Each list in append
+    extends the journal's list of that key (created when missing) with the items it does not hold yet, so a
+    retried append changes nothing."""
     merged = dict(current)
     merged.update(update)
+    for key, items in (append or {}).items():
+        existing = merged.get(key)
+        if existing is None:
+            existing = []
+        if not isinstance(existing, list):
+            raise JournalError(f"cannot append to journal key '{key}': it holds {type(existing).__name__}, not a list")
+        merged[key] = existing + [item for item in items if item not in existing]
     return merged
 
 
@@ -171,10 +180,11 @@ def file_mode(path: str) -> Optional[int]:
         return None
 
 
-def plan_present(path: str, before_text: Optional[str], update: dict, mode: int, current_mode: Optional[int]) -> dict:
+def plan_present(path: str, before_text: Optional[str], update: dict, mode: int, current_mode: Optional[int],
+                 append: Optional[dict] = None) -> dict:
     """What state=present does to the journal whose text is before_text (None: no file); touches nothing."""
     before = parse_journal(path, before_text) if before_text is not None else None
-    after = merge_journal(before or {}, update)
+    after = merge_journal(before or {}, update, append)
     write = content_differs(before, after)
     return {
         "changed": write or current_mode != mode,
@@ -186,18 +196,20 @@ def plan_present(path: str, before_text: Optional[str], update: dict, mode: int,
     }
 
 
-def journal_present(path: str, update: dict, mode: int, directory_mode: int, check_mode: bool) -> dict:
-    """Merge update into the journal at path; returns changed, write, journal, existed, before, after (texts)."""
+def journal_present(path: str, update: dict, mode: int, directory_mode: int, check_mode: bool,
+                    append: Optional[dict] = None) -> dict:
+    """Merge update (and append) into the journal at path; returns changed, write, journal, existed, before, after
+    (texts)."""
     path = os.path.abspath(path)
     directory = os.path.dirname(path)
     to_create = missing_directories(directory)
     if check_mode:
         if to_create:
-            return plan_present(path, None, update, mode, None)
-        return plan_present(path, read_text(path), update, mode, file_mode(path))
+            return plan_present(path, None, update, mode, None, append)
+        return plan_present(path, read_text(path), update, mode, file_mode(path), append)
     create_directories(to_create, directory_mode)
     with locked_directory(directory) as directory_descriptor:
-        result = plan_present(path, read_text(path), update, mode, file_mode(path))
+        result = plan_present(path, read_text(path), update, mode, file_mode(path), append)
         if result["write"]:
             write_atomically(path, result["journal"], mode, directory_descriptor)
         elif result["changed"]:

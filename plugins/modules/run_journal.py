@@ -50,9 +50,19 @@ options:
     description:
       - Top-level keys to set in the journal. A key given here replaces the journal's value as a whole (shallow
         merge, nested objects and lists are not merged); keys not given are kept.
-      - To extend a list, read RV(journal) from an earlier call and pass the whole new list.
+      - To extend a list, use O(append).
     type: dict
     default: {}
+  append:
+    description:
+      - Lists to extend, by top-level key. Each item not yet in the journal's list is added at its end, under the
+        same lock as the merge, so runs appending to the same key keep each other's items and a retried append
+        changes nothing. A missing key starts as an empty list; a key that holds something other than a list
+        fails the module.
+      - Applied after O(update).
+    type: dict
+    default: {}
+    version_added: 0.1.0
   mode:
     description:
       - File mode of the journal, as a quoted octal string like C('0640') (or an integer holding the mode bits).
@@ -96,8 +106,9 @@ EXAMPLES = r"""
 - name: Record the restarted broker in the journal
   kafka_ops.remediation.run_journal:
     path: "{{ skip_corrupt_state_file }}"
-    update:
-      rolled: "{{ (skip_corrupt_journal_write.journal.rolled | default([])) + [inventory_hostname] }}"
+    append:
+      rolled:
+        - "{{ inventory_hostname }}"
   delegate_to: localhost
 
 - name: Close the journal, the run is complete
@@ -147,6 +158,7 @@ def argument_spec() -> dict:
         path=dict(type="path", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         update=dict(type="dict", default={}),
+        append=dict(type="dict", default={}),
         mode=dict(type="raw", default="0640"),
         directory_mode=dict(type="raw", default="0750"),
     )
@@ -160,8 +172,10 @@ def main() -> None:
         if params["state"] == "absent":
             outcome = journal_absent(path, module.check_mode)
         else:
+            append = {key: value if isinstance(value, list) else [value] for key, value in params["append"].items()}
             outcome = journal_present(path, params["update"], parse_mode(params["mode"], "mode"),
-                                      parse_mode(params["directory_mode"], "directory_mode"), module.check_mode)
+                                      parse_mode(params["directory_mode"], "directory_mode"), module.check_mode,
+                                      append)
     except JournalError as error:
         module.fail_json(msg=str(error), path=path)
     except OSError as error:

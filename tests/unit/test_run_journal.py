@@ -142,6 +142,29 @@ def test_update_merges_top_level_keys(journal):
     assert mode_of(journal) == 0o640
 
 
+def test_append_extends_a_list_once_under_the_same_lock(journal):
+    first = journal_run(dict(path=str(journal), append={"rolled": ["kafka1"]}))
+    second = journal_run(dict(path=str(journal), append={"rolled": ["kafka3", "kafka1"]}))
+    again = journal_run(dict(path=str(journal), append={"rolled": "kafka3"}))
+    assert first["changed"] is True and first["journal"]["rolled"] == ["kafka1"]
+    assert second["journal"]["rolled"] == ["kafka1", "kafka3"]
+    assert again["changed"] is False
+    assert json.loads(journal.read_text())["rolled"] == ["kafka1", "kafka3"]
+
+
+def test_append_applies_after_update(journal):
+    result = journal_run(dict(path=str(journal), update={"rolled": ["kafka2"]}, append={"rolled": ["kafka1"]}))
+    assert result["journal"]["rolled"] == ["kafka2", "kafka1"]
+
+
+def test_append_to_a_key_that_is_not_a_list_is_refused_and_changes_nothing(journal):
+    before = journal.read_text()
+    result = journal_run(dict(path=str(journal), append={"phase": ["x"]}))
+    assert result["failed"] is True
+    assert result["msg"] == "cannot append to journal key 'phase': it holds str, not a list"
+    assert journal.read_text() == before
+
+
 def test_second_run_with_the_same_update_changes_nothing(tmp_path):
     path = tmp_path / "state" / "j.json"
     args = dict(path=str(path), update={"phase": "planned", "rolled": ["kafka1"]})

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+"""The ``skip_corrupt_decision`` filter: skip_corrupt.yml's one door to its decision engine.
+
+The engine itself (``module_utils/triage.py``) is plain Python with its own unit tests; this filter only
+unwraps what Ansible gathered and picks the entry point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import triage
+
+
+def _gathered(value: Any) -> Any:
+    """A registered result of a task that was skipped, or nothing at all, is not gathered yet."""
+    if value is None or (isinstance(value, dict) and value.get("skipped")):
+        return None
+    return value
+
+
+def skip_corrupt_decision(facts: Any) -> dict:
+    """Decide from ``facts`` ({settings, inventory, journal, sample, scans, watch, started_at}), or, given
+    {decision, offset_change, check_mode}, decide the rest of the run after the offset change."""
+    if not isinstance(facts, dict):
+        raise AnsibleFilterError("skip_corrupt_decision expects a dict of the facts skip_corrupt.yml gathered")
+    if "decision" in facts:
+        return triage.after_offset_change(facts["decision"], _gathered(facts.get("offset_change")) or {},
+                                          bool(facts.get("check_mode")))
+    settings = facts.get("settings") or {}
+    try:
+        return triage.decide(settings, facts.get("inventory") or {}, _gathered(facts.get("journal")),
+                             _gathered(facts.get("sample")), _gathered(facts.get("scans")),
+                             _gathered(facts.get("watch")), str(facts.get("started_at") or ""))
+    except triage.DecisionInputError as error:
+        return triage.refusal_for_bad_input(error, settings)
+
+
+class FilterModule:
+    """The decision engine of skip_corrupt.yml."""
+
+    def filters(self) -> dict:
+        return {"skip_corrupt_decision": skip_corrupt_decision}
