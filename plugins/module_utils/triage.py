@@ -153,7 +153,8 @@ def _answer(settings: dict, **fields: Any) -> dict:
         refusals=[], unreadable_offsets=[], stop_order=[], bring_back=[], host_groups=[], phases=_phases(),
         move=dict(log_offsets=settings["broker_restart"] != "full_stop"), rolled=[], backup_file=None,
         cluster={}, controller_id=None, broker_ids=[], group_state=[], watched_seconds=0, explicit=False,
-        outcome=None, journal=None, journal_update=None, settings=settings)
+        outcome=None, journal_planned=None, journal_moving=None, journal_update=None, settings=settings,
+        verify_targets=[])
     answer.update(fields)
     return answer
 
@@ -192,6 +193,8 @@ def _acting(answer: dict, settings: dict, consumers: list[str], stop_order: list
     answer.update(
         action="resume" if answer["resumed"] else "act", stop_order=stop_order, rolled=list(rolled),
         host_groups=groups,
+        verify_targets=[dict(topic=t["topic"], partition=t["partition"], target_offset=t["target_offset"])
+                        for t in answer["targets"]],
         phases=_phases(stop_consumers=not offsets_moved and bool(consumers),
                        stop_brokers=full_stop and not offsets_moved, move_offsets=not offsets_moved,
                        roll_brokers=bool(to_roll), start_brokers=full_stop, start_consumers=bool(consumers),
@@ -213,6 +216,7 @@ def _resume(settings: dict, journal: dict, consumers: list[str]) -> dict:
         explicit=bool(plan.get("explicit")), backup_file=journal.get("backup_file"))
     answer = _acting(answer, settings, consumers, list(journal.get("stop_order") or []),
                      list(journal.get("rolled") or []), offsets_moved=phase == "offsets_moved")
+    answer["journal_moving"] = dict(phase="moving_offsets")
     answer["message"] = (
         f"Resuming the run of {journal.get('started_at', 'an earlier run')} for group {settings['group']} at phase "
         f"\"{phase}\" ({len(targets)} partition(s), broker_restart={answer['broker_restart']}): the offsets may "
@@ -237,7 +241,7 @@ def _unreadable(sample: dict) -> list[dict]:
 
 
 def _unreadable_refusal(group: str, unreadable: list[dict]) -> str:
-    nodes = [f"{entry['path']} holds {entry.get('value', entry.get('raw'))!r}" for entry in unreadable]
+    nodes = [f"{entry['path']} holds {entry.get('raw')!r}" for entry in unreadable]
     return (f"group {group} cannot start as it is: {len(unreadable)} offset node(s) are not decimal offsets "
             f"({_shown(nodes)}), and its consumers fail on them when they read their position. Set each one with "
             "kafka_ops.remediation.consumer_offset (target=offset, or target=earliest/latest) or restore a "
@@ -525,7 +529,11 @@ def _conclude(answer: dict, settings: dict, consumers: list[str], brokers: dict[
         return answer
     answer = _acting(answer, settings, consumers, _stop_order(brokers, answer["controller_id"]), [],
                      offsets_moved=False)
-    answer["journal"] = journal_entry(answer, started_at)
+    entry = journal_entry(answer, started_at)
+    # Until the offsets move, a rerun decides afresh: the journal matters before then only to bring back the
+    # brokers a full_stop run stopped, so other runs write it first when the offsets are about to move.
+    answer["journal_planned"] = entry if answer["broker_restart"] == "full_stop" else None
+    answer["journal_moving"] = dict(entry, phase="moving_offsets")
     lost = sum(target["records_skipped"] for target in targets)
     answer["message"] = (f"Group {settings['group']} is stuck on {len(targets)} partition(s): "
                          + _shown([f"{t['topic']}-{t['partition']} {t['committed_offset']} -> {t['target_offset']}"
@@ -538,7 +546,7 @@ def journal_entry(answer: dict, started_at: str) -> dict:
     """What the journal keeps of a run that acts: enough for a rerun to resume without deciding again."""
     return dict(
         phase="planned", started_at=started_at, group=answer["group"], broker_restart=answer["broker_restart"],
-        stop_order=answer["stop_order"], rolled=[], backup_file=None, report=None,
+        stop_order=answer["stop_order"], rolled=[], backup_file=None, report=None, refusal=None,
         decision={key: answer[key] for key in ("targets", "stuck", "undamaged", "cluster", "controller_id",
                                                "broker_ids", "explicit")})
 

@@ -187,7 +187,7 @@ def test_moving_offsets_are_not_stuck():
 
 def test_an_offset_node_that_is_not_a_number_refuses_before_anything_else():
     bad = [{"group": "billing", "topic": "orders", "partition": 2, "path": "/consumers/billing/offsets/orders/2",
-            "value": "abc", "reason": "not a decimal offset"}]
+            "raw": "abc", "reason": "not a decimal offset"}]
     answer = decide(sample=sample([offset(1, 20)], unreadable=bad))
     assert answer["action"] == "refuse" and answer["need"] is None
     assert "/consumers/billing/offsets/orders/2 holds 'abc'" in answer["message"]
@@ -196,7 +196,7 @@ def test_an_offset_node_that_is_not_a_number_refuses_before_anything_else():
 
 
 def test_an_unreadable_node_refuses_even_when_nothing_else_lags():
-    bad = [{"path": "/consumers/billing/offsets/orders/1", "value": "", "reason": "empty"}]
+    bad = [{"path": "/consumers/billing/offsets/orders/1", "raw": "", "reason": "empty, not a decimal offset"}]
     answer = decide(sample=sample([offset(0, 100)], unreadable=bad))
     assert answer["action"] == "refuse" and "holds ''" in answer["message"]
 
@@ -349,9 +349,12 @@ def test_full_stop_stops_the_controller_last_and_starts_it_first():
                                     roll_brokers=False, start_brokers=True, start_consumers=True, verify=True,
                                     report=True)
     assert answer["move"] == {"log_offsets": False}
-    assert answer["journal"]["phase"] == "planned" and answer["journal"]["stop_order"] == answer["stop_order"]
-    assert answer["journal"]["decision"]["targets"] == answer["targets"]
-    assert answer["journal"]["started_at"] == "2026-12-01T00:00:00"
+    assert answer["verify_targets"] == [{"topic": "orders", "partition": 1, "target_offset": 25}]
+    assert answer["journal_planned"]["phase"] == "planned"
+    assert answer["journal_planned"]["stop_order"] == answer["stop_order"]
+    assert answer["journal_planned"]["decision"]["targets"] == answer["targets"]
+    assert answer["journal_planned"]["started_at"] == "2026-12-01T00:00:00"
+    assert answer["journal_moving"] == dict(answer["journal_planned"], phase="moving_offsets")
     assert "stuck on 1 partition(s): orders-1 20 -> 25; 5 record(s) to skip" in answer["message"]
 
 
@@ -361,6 +364,8 @@ def test_rolling_restarts_every_broker_after_the_move_controller_last():
                                  "skip_corrupt_roll_last": ["kafka2"]}
     assert answer["phases"]["roll_brokers"] and not answer["phases"]["stop_brokers"]
     assert answer["move"] == {"log_offsets": True}
+    assert answer["journal_planned"] is None, "nothing to bring back from a rolling run that stops early"
+    assert answer["journal_moving"]["phase"] == "moving_offsets" and answer["journal_moving"]["rolled"] == []
 
 
 def test_none_leaves_the_brokers_alone():
@@ -389,6 +394,7 @@ def test_a_journal_whose_offsets_may_have_moved_is_resumed_with_its_own_plan(pha
     assert answer["broker_restart"] == "full_stop", "the interrupted run's broker_restart is kept"
     assert answer["targets"][0]["target_offset"] == 25 and answer["backup_file"] == "/b"
     assert "no offset moves twice" in answer["message"]
+    assert answer["journal_moving"] == {"phase": "moving_offsets"}, "a resumed run keeps its journal's plan"
     moved = phase == "offsets_moved"
     assert answer["phases"]["move_offsets"] is not moved
     assert answer["phases"]["stop_brokers"] is not moved
