@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import tempfile
@@ -172,12 +173,16 @@ def backup_text(group: str, before: dict[TopicPartition, Optional[int]], absent_
     return "\n".join(lines) + "\n"
 
 
-def write_backup(directory: str, group: str, text: str, now: datetime.datetime) -> str:
-    """Write the backup atomically with mode 0600 and return its path."""
+def file_stem(group: str, now: datetime.datetime) -> str:
+    """<group>-<UTC time>: a backup and the failure report of the same run share it."""
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '_', group)}-{now.strftime('%Y%m%dT%H%M%S.%fZ')}"
+
+
+def write_private_file(directory: str, name: str, text: str) -> str:
+    """Write directory/name atomically with mode 0600 (the directory 0700 when created); return its path."""
     directory = os.path.expanduser(directory)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    safe_group = re.sub(r"[^A-Za-z0-9._-]", "_", group)
-    target = os.path.join(directory, f"{safe_group}-{now.strftime('%Y%m%dT%H%M%S.%fZ')}.offsets")
+    target = os.path.join(directory, name)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".backup-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -191,6 +196,17 @@ def write_backup(directory: str, group: str, text: str, now: datetime.datetime) 
             os.unlink(temporary)
         raise
     return target
+
+
+def write_backup(directory: str, group: str, text: str, now: datetime.datetime) -> str:
+    """Write the backup atomically with mode 0600 and return its path."""
+    return write_private_file(directory, f"{file_stem(group, now)}.offsets", text)
+
+
+def write_failure_report(directory: str, group: str, report: dict, now: datetime.datetime) -> str:
+    """The full record of a failed write (every partition, what it holds now), beside the backup."""
+    return write_private_file(directory, f"{file_stem(group, now)}.failed.json",
+                              json.dumps(report, indent=1, sort_keys=True) + "\n")
 
 
 def format_table(rows: list[dict]) -> list[str]:

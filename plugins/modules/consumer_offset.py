@@ -21,7 +21,12 @@ description:
     O(expected_offsets), only acts if the consumer still sits where it was seen (or already at the target).
   - Writes all partitions in one version-checked ZooKeeper transaction (split into as few as fit in one request,
     undoing committed parts if a later one fails), so a concurrent commit leaves nothing changed; creates missing
-    offset nodes; reads everything back after writing.
+    offset nodes.
+  - Reads every changed node back after writing, whether the write succeeded or not, and reports C(changed) as
+    what ZooKeeper holds then (RV(read_back)). When another writer changed a node after the commit, the module
+    fails with C(changed=true) and says how many partitions are at their target and which hold something
+    else. A failure stays short (one line and small fields, never the plan); when ZooKeeper keeps a change of
+    the run, every partition with what it holds goes into a report file (RV(report_file)) beside the backup.
   - Saves the previous offsets first to a backup file in ExportZkOffsets format; O(target=file) with that file
     restores the exact previous state, deleting offset nodes that did not exist before.
 author:
@@ -134,7 +139,9 @@ options:
     type: bool
     default: true
   backup_dir:
-    description: Directory on the controller for backup files (created with mode 0700).
+    description:
+      - Directory on the controller for backup files (created with mode 0700), and for the report file of a
+        run that fails after changing offsets (RV(report_file)).
     type: path
     default: ~/.ansible/kafka_ops_remediation/backups
   log_offsets:
@@ -187,7 +194,7 @@ EXAMPLES = r"""
 RETURN = r"""
 plan:
   description: Every selected partition with its offset before and after (after equals before when unchanged).
-  returned: always
+  returned: success
   type: list
   elements: dict
   sample: [{"topic": "invoices", "partition": 3, "before": 120431, "after": 120446, "log_start_offset": 0,
@@ -219,10 +226,57 @@ members:
   elements: str
   sample: []
 transactions:
-  description: ZooKeeper transactions used (0 when nothing was written).
+  description: ZooKeeper transactions committed (0 when nothing was written).
   returned: always
   type: int
   sample: 1
+read_back:
+  description:
+    - Every changed node read back after writing (also after a failed write), counted by what it holds, with
+      the first ten partitions of each kind (C(topic), C(partition), C(before), C(target), and C(holds), the
+      node's text or null when it does not exist). Null when the read-back itself failed.
+    - C(at_target) partitions hold the offset this run wrote, C(as_before) the offset they held before the run,
+      C(overwritten) anything else (another writer).
+  returned: when the module wrote to ZooKeeper, on success and on failure
+  type: dict
+  contains:
+    changed_partitions:
+      description: Partitions the plan changes.
+      type: int
+    at_target:
+      description: Partitions at their target.
+      type: int
+    as_before:
+      description: Partitions at the offset they held before the run.
+      type: int
+    overwritten:
+      description: Partitions holding neither.
+      type: int
+    at_target_sample:
+      description: The first ten partitions at their target.
+      type: list
+      elements: dict
+    as_before_sample:
+      description: The first ten partitions at their previous offset.
+      type: list
+      elements: dict
+    overwritten_sample:
+      description: The first ten partitions holding something else.
+      type: list
+      elements: dict
+  sample: {"changed_partitions": 10000, "at_target": 9999, "as_before": 0, "overwritten": 1,
+           "at_target_sample": [{"topic": "invoices", "partition": 0, "before": 7, "target": 9, "holds": "9"}],
+           "as_before_sample": [],
+           "overwritten_sample": [{"topic": "invoices", "partition": 9999, "before": 7, "target": 9, "holds": "3"}]}
+report_file:
+  description:
+    - When the module fails although ZooKeeper keeps a change of this run (another writer overwrote a node
+      after the commit, an undo failed, or the read-back failed after a commit), a JSON file in O(backup_dir)
+      with every changed partition (C(before), C(target), C(holds), C(state), log offsets), the read-back
+      counts, the failure message and the backup file. The failure message names it.
+  returned: on such a failure
+  type: str
+  sample: /home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.failed.json
 """
 
 import datetime
@@ -230,7 +284,8 @@ import time
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan, offset_store
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
-    OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup)
+    OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup,
+    write_failure_report)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
 
 NEEDS_BROKERS = ("earliest", "latest", "datetime", "duration")
@@ -267,33 +322,6 @@ def explicit_targets(params) -> tuple[dict, list[str]]:
     return {}, []
 
 
-def select_partitions(zk, params, explicit: dict) -> list[tuple[str, int]]:
-    group = params["group"]
-    if explicit:
-        topic_filter, partition_filter = set(params["topics"] or []), set(params["partitions"] or [])
-        keys = sorted(key for key in explicit if (not topic_filter or key[0] in topic_filter)
-                      and (not partition_filter or key[1] in partition_filter))
-        topics = sorted({key[0] for key in keys})
-    else:
-        topics = params["topics"] or (zk.list_children([offsets_path(group)])[0] or [])
-        if not topics:
-            raise ModuleError(f"group '{group}' has no offsets yet: name the topics")
-        keys = []
-    known = {topic: set(found) for topic, found in offset_store.topic_partitions(zk, sorted(set(topics))).items()}
-    if not explicit:
-        wanted = set(params["partitions"] or [])
-        keys = [(topic, p) for topic in sorted(known) for p in sorted(known[topic]) if not wanted or p in wanted]
-        missing = sorted(wanted - {key[1] for key in keys})
-        if missing:
-            raise ModuleError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
-    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, ())]
-    if unknown:
-        raise ModuleError(f"unknown partition(s) {', '.join(unknown[:5])}: not in /brokers/topics assignment")
-    if not keys:
-        raise ModuleError("no partition selected: check topics and partitions")
-    return keys
-
-
 def run(runner: ModuleRunner) -> dict:
     params = runner.params
     group = params["group"]
@@ -303,7 +331,7 @@ def run(runner: ModuleRunner) -> dict:
     zk = runner.zookeeper()
     members = check_group(runner, zk, group)
     explicit, absent_parents = explicit_targets(params)
-    keys = select_partitions(zk, params, explicit)
+    keys = offset_store.select_partitions(zk, group, params["topics"], params["partitions"], explicit)
     current, previous = offset_store.read_current(zk, group, keys)
 
     log_ranges: dict = {}
@@ -334,20 +362,43 @@ def run(runner: ModuleRunner) -> dict:
     if not groups or runner.check_mode:
         return result
 
+    now = datetime.datetime.now(datetime.timezone.utc)
     if params["backup"]:
-        now = datetime.datetime.now(datetime.timezone.utc)
         result["backup_time"] = iso_utc(int(now.timestamp() * 1000))
         before = {(entry["topic"], entry["partition"]): entry["before"] for entry in plan}
         created_parents = [path for path in candidates if path not in existing]
         text = backup_text(group, before, created_parents, zk.hosts, result["backup_time"])
-        result["backup_file"] = write_backup(params["backup_dir"], group, text, now)
-    try:
-        result["transactions"] = offset_store.apply_parts(zk, groups, previous)
-        offset_store.verify_written(zk, group, plan)
-    except OffsetDataError as error:
-        raise ModuleError(f"{error}" + (f" (backup: {result['backup_file']})" if result["backup_file"] else ""),
-                          plan=plan, backup_file=result["backup_file"])
-    return result
+        try:
+            result["backup_file"] = write_backup(params["backup_dir"], group, text, now)
+        except OSError as error:
+            raise ModuleError(f"cannot write the backup in {params['backup_dir']} ({error.strerror or error}): "
+                              "nothing was changed; fix backup_dir or pass backup=false")
+    outcome = offset_store.write_and_read_back(zk, group, groups, previous, plan)
+    result.update(changed=outcome.changed, transactions=outcome.transactions, read_back=outcome.read_back)
+    if outcome.problem is None:
+        return result
+    raise failure(params, zk.hosts, result, outcome, now)
+
+
+def failure(params, origin: str, result: dict, outcome: offset_store.WriteOutcome,
+            now: datetime.datetime) -> ModuleError:
+    """A short failure (no plan, no diff: thousands of partitions would make it unreadable); when ZooKeeper
+    holds a change of this run, every partition with what it holds goes into a report file it names."""
+    message = outcome.problem
+    details = {name: result[name] for name in ("changed", "transactions", "read_back", "backup_file",
+                                               "backup_time", "group_state", "members")}
+    if outcome.changed:
+        report = dict(group=params["group"], zookeeper=origin, failed_at=iso_utc(int(now.timestamp() * 1000)),
+                      message=message, backup_file=result["backup_file"], read_back=outcome.read_back,
+                      partitions=outcome.rows)
+        try:
+            details["report_file"] = write_failure_report(params["backup_dir"], params["group"], report, now)
+            message += f"; every partition with what it holds: {details['report_file']}"
+        except OSError as error:
+            message += f"; the report file could not be written in {params['backup_dir']} ({error.strerror or error})"
+    if result["backup_file"]:
+        message += f"; backup: {result['backup_file']}"
+    return ModuleError(message, **details)
 
 
 def guarded(runner: ModuleRunner) -> dict:

@@ -144,6 +144,10 @@ def test_failed_later_transaction_rolls_back_earlier_ones(tmp_path, monkeypatch)
     assert result["failed"] and "nothing was changed" in result["msg"] and "undone" in result["msg"]
     assert len(zk.commits) >= 4  # two parts committed, the failing one, then the undo
     assert {path: value[0] for path, value in zk.nodes.items()} == before
+    # Read back after the undo: every partition holds its previous offset, so nothing changed.
+    assert result["changed"] is False and result["transactions"] == 2
+    assert (result["read_back"]["as_before"], result["read_back"]["at_target"]) == (40, 0)
+    assert "plan" not in result and "report_file" not in result and "read back:" not in result["msg"]
 
 
 def test_datetime_target_uses_offsets_by_time(tmp_path):
@@ -200,9 +204,11 @@ def test_lost_answer_is_settled_by_reading_back(tmp_path, monkeypatch, applied):
     if applied:
         assert result["changed"] and not result.get("failed")
         assert all(zk.data(f"{OFFSETS}/{p}") == b"50" for p in range(40))
+        assert (result["read_back"]["changed_partitions"], result["read_back"]["at_target"]) == (40, 40)
     else:
         assert result["failed"] and "answer to a transaction was lost" in result["msg"] and "undone" in result["msg"]
         assert {path: value[0] for path, value in zk.nodes.items()} == before
+        assert result["changed"] is False
 
 
 class CountingLogOffsets(FakeLogOffsets):
@@ -265,3 +271,96 @@ def test_offset_info_names_a_chroot_without_kafka_when_asked_for_the_cluster():
     zk = FakeZooKeeper({"/consumers/billing/offsets/orders/0": b"5", "/consumers/billing/ids": b""})
     result = run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing"], cluster=True, log_offsets=False), zk, kafka())
     assert result["failed"] and result["msg"] == "no /brokers/topics under chroot '/kafka': is zk_chroot Kafka's chroot?"
+
+
+def many_partitions(count):
+    return cluster(partitions=count, offsets={p: 7 for p in range(count)}), kafka(partitions=count, end=10**6)
+
+
+def test_overwrite_after_every_commit_reports_changed_and_stays_short(tmp_path):
+    """Thousands of partitions in several transactions; another writer overwrites one node after the last commit.
+
+    ZooKeeper then holds the target on every other partition: the run changed them and must say so, fail
+    because the read-back differs, and keep its failure short (the full plan goes into a report file)."""
+    count = 10000
+    zk, brokers = many_partitions(count)
+    overwritten = f"{OFFSETS}/{count - 1}"
+
+    def other_writer(_index):
+        if zk.data(overwritten) == b"9":  # only once its own transaction committed
+            zk.overwrite(overwritten, b"3")
+
+    zk.after_commit = other_writer
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=9), zk, brokers, diff=True)
+    assert result["failed"] and result["changed"] is True
+    assert result["transactions"] > 1
+    assert sum(zk.data(f"{OFFSETS}/{p}") == b"9" for p in range(count)) == count - 1
+    read_back = result["read_back"]
+    assert (read_back["changed_partitions"], read_back["at_target"], read_back["as_before"],
+            read_back["overwritten"]) == (count, count - 1, 0, 1)
+    assert read_back["overwritten_sample"] == [dict(topic="orders", partition=count - 1, before=7, target=9, holds="3")]
+    assert 0 < len(read_back["at_target_sample"]) <= 10
+    assert "\n" not in result["msg"] and len(result["msg"]) < 600
+    assert f"orders/{count - 1} holds '3'" in result["msg"] and f"{count - 1} are at their target" in result["msg"]
+    assert result["report_file"] in result["msg"] and result["backup_file"] in result["msg"]
+    assert "plan" not in result and "diff" not in result
+    assert len(json.dumps(result)) < 4000
+    with open(result["report_file"], encoding="utf-8") as handle:
+        report = json.load(handle)
+    assert len(report["partitions"]) == count and report["backup_file"] == result["backup_file"]
+    assert report["partitions"][-1] == dict(topic="orders", partition=count - 1, before=7, target=9, holds="3",
+                                            state="overwritten", log_start_offset=0, log_end_offset=10**6)
+    assert oct(os.stat(result["report_file"]).st_mode & 0o777) == "0o600"
+
+
+def test_undo_that_fails_reports_what_stays_changed(tmp_path, monkeypatch):
+    """A later transaction fails, and another writer touched a committed node, so the undo fails too: the
+    partitions of the committed transactions stay at their target and the run says so."""
+    zk = cluster(partitions=40, offsets={p: p for p in range(40)})
+    monkeypatch.setattr(offset_plan, "MAX_MULTI_BYTES", 400)
+    zk.fail_commit_at = 2
+    zk.after_commit = lambda index: index == 0 and zk.overwrite(f"{OFFSETS}/0", b"3")
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=50), zk,
+                        kafka(partitions=40))
+    assert result["failed"] and result["changed"] is True and "undoing the 2 committed transaction(s) failed" in result["msg"]
+    at_target = sum(zk.data(f"{OFFSETS}/{p}") == b"50" for p in range(40))
+    assert 0 < at_target < 40 and result["read_back"]["at_target"] == at_target
+    assert result["read_back"]["overwritten_sample"][0] == dict(topic="orders", partition=0, before=0, target=50,
+                                                                holds="3")
+    assert f"read back: {at_target} of 40 partition(s) at their target" in result["msg"]
+    assert result["report_file"] in result["msg"] and "plan" not in result and "\n" not in result["msg"]
+
+
+def test_version_conflict_in_the_only_transaction_changes_nothing(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 5, 2: 5})
+    zk.fail_commit_at = 0
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=9), zk, kafka())
+    assert result["failed"] and result["changed"] is False and result["transactions"] == 0
+    assert "changed by someone else" in result["msg"] and "nothing was changed" in result["msg"]
+    assert "report_file" not in result and "plan" not in result
+    assert [zk.data(f"{OFFSETS}/{p}") for p in range(3)] == [b"5"] * 3
+
+
+def test_a_failed_read_back_after_a_commit_says_the_offsets_may_have_changed(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 5, 2: 5})
+
+    def lose_the_connection(*_args):
+        raise type("ConnectionLoss", (Exception,), {})()
+
+    zk.after_commit = lambda index: setattr(zk, "read_nodes", lose_the_connection)
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=9), zk, kafka())
+    assert result["failed"] and result["changed"] is True and result["read_back"] is None
+    assert result["msg"].startswith("1 transaction(s) committed, but the offsets could not be read back "
+                                    "(ConnectionLoss): they may have changed")
+    with open(result["report_file"], encoding="utf-8") as handle:
+        assert [row["state"] for row in json.load(handle)["partitions"]] == ["unknown"] * 3
+
+
+def test_an_unwritable_backup_dir_fails_before_writing(tmp_path):
+    zk = cluster(offsets={0: 5})
+    (tmp_path / "file").write_text("")
+    result = run_module(consumer_offset.main, dict(offset_args(tmp_path, target="offset", offset=9),
+                                                   backup_dir=str(tmp_path / "file" / "backups")), zk, kafka())
+    assert result["failed"] and "changed" not in result and zk.commits == []
+    assert result["msg"].startswith(f"cannot write the backup in {tmp_path}/file/backups (")
+    assert result["msg"].endswith("nothing was changed; fix backup_dir or pass backup=false")
