@@ -85,28 +85,27 @@ options:
         backup written by this module. Rows for other groups are ignored.
     type: path
   partition_offsets:
-    description: Per-partition targets, for O(target=skip) and O(target=offset).
+    description:
+      - Per-partition targets, for O(target=skip) and O(target=offset). Each entry names C(topic) and
+        C(partition) and the offset to store (the next offset the consumer reads) in one of two forms.
+      - C({topic, partition, offset}).
+      - 'The entries of the skip decision as they are: C({topic, partition, target_offset, committed_offset, ...}).
+        C(target_offset) is the offset to store. C(committed_offset), when present, is the offset the group was
+        seen stuck at and acts as the only-if guard for that partition, exactly like an O(expected_offsets)
+        entry (null: the partition had no offset node); a partition guarded by both must be given the same
+        offset by both.'
+      - Any other key of an entry (C(records_skipped), C(damaged_brokers), C(damage), C(log_end_offset), ...) is
+        ignored. An entry with both C(offset) and C(target_offset) must give the same offset.
+      - A partition may appear once. Every malformed entry is named in one failure, and nothing is changed.
     type: list
     elements: dict
-    suboptions:
-      topic:
-        description: Topic.
-        type: str
-        required: true
-      partition:
-        description: Partition.
-        type: int
-        required: true
-      offset:
-        description: Offset to store (the next offset the consumer reads).
-        type: int
-        required: true
   expected_offsets:
     description:
       - Only-if guard, a compare-and-set. Each listed partition must currently hold this offset, or already
         hold the offset this call would write (after O(clamp)); the latter has nothing to write and is reported
         unchanged, so rerunning after a successful change reports no change. Any other offset fails the module,
         naming the partition, and nothing is changed. Pass the offset the consumer was seen stuck at.
+      - A C(committed_offset) in an O(partition_offsets) entry is the same guard for its partition.
     type: list
     elements: dict
     suboptions:
@@ -168,6 +167,23 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
   register: billing_skip
+
+- name: Skip with the entries of the skip decision as they are (committed_offset is the only-if guard)
+  kafka_ops.remediation.consumer_offset:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    group: billing
+    target: skip
+    partition_offsets:
+      - topic: invoices
+        partition: 3
+        committed_offset: 120431
+        target_offset: 120446
+        records_skipped: 15
+        log_end_offset: 130000
+        damaged_brokers: [1, 2, 3]
+  delegate_to: localhost
+  run_once: true
 
 - name: Undo the skip from its backup file
   kafka_ops.remediation.consumer_offset:
@@ -312,14 +328,15 @@ def check_group(runner: ModuleRunner, zk, group: str) -> list[str]:
     return members
 
 
-def explicit_targets(params) -> tuple[dict, list[str]]:
-    """Per-partition targets from partition_offsets or the file, and parents a backup says were absent."""
+def explicit_targets(params) -> tuple[dict, dict, list[str]]:
+    """Per-partition targets from partition_offsets or the file, the only-if guards, and parents a backup says
+    were absent."""
     if params["target"] == "file":
         loaded = read_offsets_file(params["file"], params["group"])
-        return loaded.targets, loaded.absent_parents
-    if params["partition_offsets"]:
-        return {(item["topic"], item["partition"]): item["offset"] for item in params["partition_offsets"]}, []
-    return {}, []
+        guards = offset_plan.partition_targets([], params["expected_offsets"] or [])[1]
+        return loaded.targets, guards, loaded.absent_parents
+    targets, guards = offset_plan.partition_targets(params["partition_offsets"] or [], params["expected_offsets"] or [])
+    return targets, guards, []
 
 
 def run(runner: ModuleRunner) -> dict:
@@ -330,7 +347,7 @@ def run(runner: ModuleRunner) -> dict:
         raise ModuleError(f"target={target}{' with clamp=true' if params['clamp'] else ''} needs log_offsets=true")
     zk = runner.zookeeper()
     members = check_group(runner, zk, group)
-    explicit, absent_parents = explicit_targets(params)
+    explicit, expected, absent_parents = explicit_targets(params)
     keys = offset_store.select_partitions(zk, group, params["topics"], params["partitions"], explicit)
     current, previous = offset_store.read_current(zk, group, keys)
 
@@ -348,7 +365,6 @@ def run(runner: ModuleRunner) -> dict:
 
     wanted = offset_plan.resolve_targets(target, keys, current, log_ranges, offset=params["offset"],
                                          shift_by=params["shift_by"], explicit=explicit or None, by_time=by_time)
-    expected = {(item["topic"], item["partition"]): item["offset"] for item in params["expected_offsets"] or []}
     plan = offset_plan.plan_offsets(wanted, current, log_ranges, expected, params["clamp"])
 
     candidates = sorted({parent for key in keys if current[key].version is None
@@ -423,8 +439,9 @@ def main() -> None:
         datetime=dict(type="str"),
         duration=dict(type="str"),
         file=dict(type="path"),
-        partition_offsets=dict(type="list", elements="dict", options=entry),
-        expected_offsets=dict(type="list", elements="dict", options=dict(entry)),
+        # Checked by offset_plan.partition_targets: a decision engine's entries carry keys of their own.
+        partition_offsets=dict(type="list", elements="dict"),
+        expected_offsets=dict(type="list", elements="dict", options=entry),
         clamp=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
         wait_inactive=dict(type="int", default=0),

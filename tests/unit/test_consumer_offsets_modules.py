@@ -364,3 +364,49 @@ def test_an_unwritable_backup_dir_fails_before_writing(tmp_path):
     assert result["failed"] and "changed" not in result and zk.commits == []
     assert result["msg"].startswith(f"cannot write the backup in {tmp_path}/file/backups (")
     assert result["msg"].endswith("nothing was changed; fix backup_dir or pass backup=false")
+
+
+def decision(partition, committed, target):
+    """An entry of the skip decision as the decision engine writes it."""
+    return dict(topic="orders", partition=partition, committed_offset=committed, target_offset=target,
+                records_skipped=target - committed, log_end_offset=100, damaged_brokers=[1, 2],
+                damage=[dict(broker_id=1, segment="00000000000000000000.log", position=512, reason="crc")])
+
+
+def test_skip_takes_the_decision_entries_as_they_are(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 6, 2: 7})
+    skip = offset_args(tmp_path, target="skip", partition_offsets=[decision(0, 5, 9), decision(2, 7, 12)])
+    checked = run_module(consumer_offset.main, skip, zk, kafka(), check_mode=True)
+    assert not checked.get("failed"), checked["msg"]
+    assert [(e["partition"], e["before"], e["after"]) for e in checked["plan"]] == [(0, 5, 9), (2, 7, 12)]
+    applied = run_module(consumer_offset.main, skip, zk, kafka())
+    assert applied["changed"] is True and [zk.data(f"{OFFSETS}/{p}") for p in range(3)] == [b"9", b"6", b"12"]
+    again = run_module(consumer_offset.main, skip, zk, kafka())
+    assert not again.get("failed") and again["changed"] is False
+
+
+def test_committed_offset_is_the_only_if_guard(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 6})
+    before = dict(zk.nodes)
+    moved = run_module(consumer_offset.main, offset_args(tmp_path, target="skip", partition_offsets=[
+        decision(0, 5, 9), decision(1, 4, 9)]), zk, kafka())
+    assert moved["failed"] and "orders/1 is at 6, not at the expected 4 nor at the target 9" in moved["msg"]
+    assert zk.nodes == before and zk.commits == []
+
+
+def test_decision_entries_and_the_classic_form_mix(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 6})
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", partition_offsets=[
+        decision(0, 5, 9), dict(topic="orders", partition=1, offset=8)],
+        expected_offsets=[dict(topic="orders", partition=1, offset=6)]), zk, kafka())
+    assert result["changed"] and [zk.data(f"{OFFSETS}/{p}") for p in range(2)] == [b"9", b"8"]
+
+
+def test_a_malformed_decision_entry_is_named_and_nothing_changes(tmp_path):
+    zk = cluster(offsets={0: 5})
+    before = dict(zk.nodes)
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="skip", partition_offsets=[
+        dict(decision(0, 5, 9), target_offset="later")]), zk, kafka())
+    assert result["failed"] and result["msg"] == (
+        "partition_offsets[0] (orders/0): target_offset 'later' is not an integer; nothing was changed")
+    assert zk.nodes == before
