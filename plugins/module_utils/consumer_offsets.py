@@ -11,9 +11,10 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
 
 ABSENT_MARK = "# absent "
+NEGATIVE_OFFSET = "a negative offset"
 _DECIMAL = re.compile(rb"^\s*(-?\d+)\s*$")
 _EXPORT_LINE = re.compile(r"^/consumers/(?P<group>[^/]+)/offsets/(?P<topic>[^/]+)/(?P<partition>\d+):(?P<offset>.*)$")
 
@@ -61,15 +62,22 @@ def parents_of(path: str) -> list[str]:
     return ["/" + "/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
 
 
-def parse_offset(raw: bytes, path: str) -> int:
-    """The decimal offset a legacy consumer stores; anything else is an error naming the node."""
+def offset_problem(raw: bytes) -> Optional[str]:
+    """Why a node's data is not an offset a legacy consumer can start from; None when it is one."""
     match = _DECIMAL.match(raw or b"")
     if not match:
-        raise OffsetDataError(f"{path} holds {raw[:40]!r}, not a decimal offset: fix or delete that node")
-    offset = int(match.group(1))
-    if offset < 0:
-        raise OffsetDataError(f"{path} holds the negative offset {offset}: fix or delete that node")
-    return offset
+        return "not a decimal offset" if (raw or b"").strip() else "empty, not a decimal offset"
+    return NEGATIVE_OFFSET if int(match.group(1)) < 0 else None
+
+
+def parse_offset(raw: bytes, path: str) -> int:
+    """The decimal offset a legacy consumer stores; anything else is an error naming the node."""
+    problem = offset_problem(raw)
+    if problem is None:
+        return int(raw)
+    if problem == NEGATIVE_OFFSET:
+        raise OffsetDataError(f"{path} holds the negative offset {int(raw)}: fix or delete that node")
+    raise OffsetDataError(f"{path} holds {(raw or b'')[:40]!r}, {problem}: fix or delete that node")
 
 
 def encode_offset(offset: int) -> bytes:
@@ -209,16 +217,24 @@ def write_failure_report(directory: str, group: str, report: dict, now: datetime
                               json.dumps(report, indent=1, sort_keys=True) + "\n")
 
 
-def format_table(rows: list[dict]) -> list[str]:
-    """ConsumerOffsetChecker's table: Group Topic Pid Offset logSize Lag Owner."""
+def _offset_cell(row: dict) -> str:
+    if "raw" in row:
+        held = row["raw"] if len(row["raw"]) <= 20 else row["raw"][:17] + "..."
+        return f"unreadable:{held!r}"
+    return "unknown" if row["offset"] is None else str(row["offset"])
+
+
+def format_table(rows: list[dict], unreadable: Iterable[dict] = ()) -> list[str]:
+    """ConsumerOffsetChecker's table: Group Topic Pid Offset logSize Lag Owner. Offset nodes that hold no decimal
+    offset (unreadable, with their raw text) get a line too, in order, showing what they hold."""
     header = ["Group", "Topic", "Pid", "Offset", "logSize", "Lag", "Owner"]
+    ordered = sorted([*rows, *unreadable], key=lambda row: (row["group"], row["topic"], row["partition"]))
     cells = [header] + [
-        [row["group"], row["topic"], str(row["partition"]),
-         "unknown" if row["offset"] is None else str(row["offset"]),
+        [row["group"], row["topic"], str(row["partition"]), _offset_cell(row),
          "unknown" if row["log_end_offset"] is None else str(row["log_end_offset"]),
-         "unknown" if row["lag"] is None else str(row["lag"]),
+         "unknown" if row.get("lag") is None else str(row["lag"]),
          row["owner"] or "none"]
-        for row in rows
+        for row in ordered
     ]
     widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
     return ["  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells]

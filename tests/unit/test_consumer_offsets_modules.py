@@ -410,3 +410,14 @@ def test_a_malformed_decision_entry_is_named_and_nothing_changes(tmp_path):
     assert result["failed"] and result["msg"] == (
         "partition_offsets[0] (orders/0): target_offset 'later' is not an integer; nothing was changed")
     assert zk.nodes == before
+
+
+def test_offset_info_returns_unreadable_offsets_and_shows_them_in_the_table():
+    zk = cluster(offsets={0: 5, 2: 7})
+    zk.put(f"{OFFSETS}/1", b"abc")
+    result = run_module(consumer_offset_info.main, dict(ZK_ARGS, groups=["billing"]), zk, kafka())
+    assert [(u["group"], u["topic"], u["partition"], u["path"], u["raw"], u["reason"], u["log_end_offset"])
+            for u in result["unreadable_offsets"]] == [
+        ("billing", "orders", 1, f"{OFFSETS}/1", "abc", "not a decimal offset", 100)]
+    assert [s["path"] for s in result["stray_nodes"]] == [f"{OFFSETS}/1"]
+    assert [line.split()[2:4] for line in result["table"][1:]] == [["0", "5"], ["1", "unreadable:'abc'"], ["2", "7"]]
