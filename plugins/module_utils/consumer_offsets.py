@@ -11,10 +11,13 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 ABSENT_MARK = "# absent "
 NEGATIVE_OFFSET = "a negative offset"
+UNREADABLE_MARK = "# unreadable "
+# A hand edit gone wrong is short; a node full of something else needs no more than this to be recognised.
+UNREADABLE_CHARS = 200
 _DECIMAL = re.compile(rb"^\s*(-?\d+)\s*$")
 _EXPORT_LINE = re.compile(r"^/consumers/(?P<group>[^/]+)/offsets/(?P<topic>[^/]+)/(?P<partition>\d+):(?P<offset>.*)$")
 
@@ -78,6 +81,12 @@ def parse_offset(raw: bytes, path: str) -> int:
     if problem == NEGATIVE_OFFSET:
         raise OffsetDataError(f"{path} holds the negative offset {int(raw)}: fix or delete that node")
     raise OffsetDataError(f"{path} holds {(raw or b'')[:40]!r}, {problem}: fix or delete that node")
+
+
+def unreadable_text(raw: bytes) -> str:
+    """A node's data that is no offset, as text for a person or a decision engine: undecodable bytes escaped,
+    at most UNREADABLE_CHARS."""
+    return raw.decode("utf-8", "backslashreplace")[:UNREADABLE_CHARS]
 
 
 def encode_offset(offset: int) -> bytes:
@@ -164,9 +173,10 @@ def read_offsets_file(path: str, group: str) -> OffsetFile:
     return parse_offsets_file(text, group, path)
 
 
-def backup_text(group: str, before: dict[TopicPartition, Optional[int]], absent_parents: list[str],
+def backup_text(group: str, before: dict[TopicPartition, Union[int, str, None]], absent_parents: list[str],
                 origin: str, taken: str) -> str:
-    """ExportZkOffsets lines for the state before a change; '# absent' lines for nodes that did not exist."""
+    """ExportZkOffsets lines for the state before a change; '# absent' lines for nodes that did not exist,
+    '# unreadable <path>:<text>' for nodes that held no offset (a str in before)."""
     lines = [
         "# kafka_ops.remediation consumer_offset backup (ExportZkOffsets format)",
         f"# group: {group}",
@@ -177,7 +187,13 @@ def backup_text(group: str, before: dict[TopicPartition, Optional[int]], absent_
     lines += [ABSENT_MARK + path for path in absent_parents]
     for (topic, partition), offset in sorted(before.items()):
         path = offsets_path(group, topic, partition)
-        lines.append(ABSENT_MARK + path if offset is None else f"{path}:{offset}")
+        if offset is None:
+            lines.append(ABSENT_MARK + path)
+        elif isinstance(offset, str):
+            # What a node held that was no offset is kept for the record; a restore leaves that partition alone.
+            lines.append(f"{UNREADABLE_MARK}{path}:{offset.encode('unicode_escape').decode('ascii')}")
+        else:
+            lines.append(f"{path}:{offset}")
     return "\n".join(lines) + "\n"
 
 

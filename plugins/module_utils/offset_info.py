@@ -11,10 +11,8 @@ from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
     NEGATIVE_OFFSET, OffsetDataError, group_path, ids_path, iso_utc, offset_problem, offsets_path, owners_path, parse_offset,
-    stray_offset_path)
+    stray_offset_path, unreadable_text)
 
-# A hand edit gone wrong is short; a node full of something else needs no more than this to be recognised.
-RAW_CHARS = 200
 STRAY_SINGULAR = "written by Kafka 1.1.0's broker to /offset (singular) by mistake; no consumer reads it"
 
 
@@ -138,11 +136,6 @@ def read_storm_layout(zk, root: str, spouts: Optional[list[str]], topics: Option
     return snapshot
 
 
-def raw_text(raw: bytes) -> str:
-    """A node's data as text for a person or a decision engine: undecodable bytes escaped, at most RAW_CHARS."""
-    return raw.decode("utf-8", "backslashreplace")[:RAW_CHARS]
-
-
 def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], dict]) -> dict[str, Any]:
     """Rows, groups, stray nodes, unreadable offset nodes and the ConsumerOffsetChecker table from a snapshot
     (pure apart from the log_offsets callback, which returns {(topic, partition): (start, end)})."""
@@ -186,7 +179,7 @@ def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], 
     for node, reason in sorted(unreadable, key=lambda item: (item[0].group, item[0].topic, item[0].partition)):
         start, end = ranges.get((node.topic, node.partition), (None, None))
         unreadable_rows.append(dict(
-            group=node.group, topic=node.topic, partition=node.partition, path=node.path, raw=raw_text(node.raw),
+            group=node.group, topic=node.topic, partition=node.partition, path=node.path, raw=unreadable_text(node.raw),
             reason=reason, log_start_offset=start, log_end_offset=end, owner=node.owner,
             last_commit=iso_utc(node.mtime_ms)))
     groups = []

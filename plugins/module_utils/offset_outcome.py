@@ -7,7 +7,7 @@ the run changed anything, and a failure short enough to read on thousands of par
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import TopicPartition
 
@@ -25,9 +25,14 @@ def _holds(raw: Optional[bytes]) -> tuple[Optional[str], Optional[int], bool]:
     return text, int(text) if _DECIMAL.fullmatch(text) else None, True
 
 
-def _is(offset: Optional[int], held_offset: Optional[int], exists: bool) -> bool:
-    """Whether a node read back holds offset (None: the node must not exist)."""
-    return not exists if offset is None else exists and held_offset == offset
+def _is(offset: Union[int, str, None], text: Optional[str], held_offset: Optional[int], exists: bool) -> bool:
+    """Whether a node read back holds offset (None: the node must not exist; a str: a node's text that was no
+    offset)."""
+    if offset is None:
+        return not exists
+    if isinstance(offset, str):
+        return exists and text == offset.strip()
+    return exists and held_offset == offset
 
 
 def judge_read_back(plan: list[dict[str, Any]],
@@ -43,9 +48,9 @@ def judge_read_back(plan: list[dict[str, Any]],
         text, offset, exists = _holds(held.get(key)) if held is not None else (None, None, False)
         if held is None:
             state = UNKNOWN
-        elif _is(entry["after"], offset, exists):
+        elif _is(entry["after"], text, offset, exists):
             state = AT_TARGET
-        elif _is(entry["before"], offset, exists):
+        elif _is(entry["before"], text, offset, exists):
             state = AS_BEFORE
         else:
             state = OVERWRITTEN

@@ -23,10 +23,12 @@ _TIME_TARGETS = ("datetime", "duration")
 
 @dataclass
 class Stored:
-    """One partition's offset node as read: offset/version None when the node does not exist."""
+    """One partition's offset node as read: offset/version None when the node does not exist; unreadable is the
+    text of a node that holds no offset a consumer can start from (offset None then)."""
 
     offset: Optional[int]
     version: Optional[int]
+    unreadable: Optional[str] = None
 
 
 def name(key: TopicPartition) -> str:
@@ -121,6 +123,10 @@ def resolve_targets(target: str, selected: list[TopicPartition], current: dict[T
                 continue
             wanted[key] = log_ranges[key][0 if target == "earliest" else 1]
         elif target in ("current", "shift_by"):
+            if current[key].unreadable is not None:
+                errors.append(f"{name(key)} holds {current[key].unreadable!r}, not an offset to start from: "
+                              "give it an explicit target (partition_offsets)")
+                continue
             if stored is None:
                 errors.append(f"{name(key)} has no committed offset to start from")
                 continue
@@ -165,8 +171,9 @@ def plan_offsets(wanted: dict[TopicPartition, Optional[int]], current: dict[Topi
                     after = end
                 else:
                     range_errors.append(f"target {after} for {name(key)} is above the log end offset {end}")
-        before = current[key].offset
-        skipped = max(0, after - before) if after is not None and before is not None else None
+        # An unreadable node's text stands for its offset: diff, backup and read-back show what it held.
+        before = current[key].offset if current[key].unreadable is None else current[key].unreadable
+        skipped = max(0, after - before) if isinstance(after, int) and isinstance(before, int) else None
         plan.append(dict(topic=key[0], partition=key[1], before=before, after=after, log_start_offset=start,
                          log_end_offset=end, records_skipped=skipped))
     targets = {(entry["topic"], entry["partition"]): entry["after"] for entry in plan}
@@ -174,8 +181,9 @@ def plan_offsets(wanted: dict[TopicPartition, Optional[int]], current: dict[Topi
     for key, offset in sorted(expected.items()):
         if key not in targets:
             errors.append(f"expected_offsets names {name(key)}, which this run does not change")
-        elif current[key].offset not in (offset, targets[key]):
-            seen = "has no offset node" if current[key].offset is None else f"is at {current[key].offset}"
+        elif current[key].unreadable is not None or current[key].offset not in (offset, targets[key]):
+            seen = (f"holds {current[key].unreadable!r}" if current[key].unreadable is not None else
+                    "has no offset node" if current[key].offset is None else f"is at {current[key].offset}")
             wanted = "no offset node" if offset is None else offset
             target = "no offset node" if targets[key] is None else targets[key]
             errors.append(f"{name(key)} {seen}, not at the expected {wanted} nor at the target {target}: "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
-    OffsetDataError, TopicPartition, group_path, ids_path, offsets_path, parse_offset)
+    OffsetDataError, TopicPartition, group_path, ids_path, offset_problem, offsets_path, parse_offset, unreadable_text)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_outcome
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offset_plan import (
     Stored, split_transactions, undo_operations)
@@ -98,7 +98,8 @@ def select_partitions(zk, group: str, topics_wanted: Optional[list[str]], partit
 
 
 def read_current(zk, group: str, keys: list[TopicPartition]) -> tuple[dict[TopicPartition, Stored], dict[str, bytes]]:
-    """Stored offset and version of every partition's node (None/None when absent) and the raw data by path."""
+    """Stored offset and version of every partition's node (None/None when absent; the text when it holds no
+    offset a consumer can start from) and the raw data by path."""
     paths = [offsets_path(group, topic, partition) for topic, partition in keys]
     current: dict[TopicPartition, Stored] = {}
     raw: dict[str, bytes] = {}
@@ -106,7 +107,10 @@ def read_current(zk, group: str, keys: list[TopicPartition]) -> tuple[dict[Topic
         if node is None:
             current[key] = Stored(None, None)
             continue
-        current[key] = Stored(parse_offset(node[0], path), node[1].version)
+        if offset_problem(node[0]) is None:
+            current[key] = Stored(parse_offset(node[0], path), node[1].version)
+        else:
+            current[key] = Stored(None, node[1].version, unreadable_text(node[0]))
         raw[path] = node[0]
     return current, raw
 

@@ -29,6 +29,10 @@ description:
     the run, every partition with what it holds goes into a report file (RV(report_file)) beside the backup.
   - Saves the previous offsets first to a backup file in ExportZkOffsets format; O(target=file) with that file
     restores the exact previous state, deleting offset nodes that did not exist before.
+  - Sets an offset node that holds no offset a consumer can start from (such as C(abc), or a negative number)
+    when its target does not start from it (not O(target=current) or O(target=shift_by)) and no only-if guard
+    names it. RV(plan) and the diff show its text as C(before); the backup keeps it in a
+    C(# unreadable <path>:<text>) line, which a restore leaves alone.
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
@@ -209,7 +213,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: Every selected partition with its offset before and after (after equals before when unchanged).
+  description:
+    - Every selected partition with its offset before and after (after equals before when unchanged).
+    - C(before) is the node's text for a node that held no offset a consumer can start from.
   returned: success
   type: list
   elements: dict

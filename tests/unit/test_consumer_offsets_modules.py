@@ -125,13 +125,44 @@ def test_refusals_change_nothing(tmp_path, args, message):
     assert zk.nodes == before
 
 
-def test_unknown_group_and_non_numeric_node(tmp_path):
+def test_unknown_group(tmp_path):
     zk = cluster(offsets={0: 5})
     result = run_module(consumer_offset.main, dict(offset_args(tmp_path, target="latest"), group="nobody"), zk, kafka())
     assert result["failed"] and "group 'nobody' does not exist" in result["msg"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(target="shift_by", shift_by=1), "orders/1 holds 'garbage', not an offset to start from: give it an explicit"),
+    (dict(target="current"), "orders/1 holds 'garbage', not an offset to start from"),
+    (dict(target="skip", partition_offsets=[dict(topic="orders", partition=1, committed_offset=4, target_offset=9)]),
+     "orders/1 holds 'garbage', not at the expected 4 nor at the target 9"),
+])
+def test_an_unreadable_node_needs_a_target_that_does_not_start_from_it(tmp_path, args, message):
+    zk = cluster(offsets={0: 5})
     zk.put(f"{OFFSETS}/1", b"garbage")
-    result = run_module(consumer_offset.main, offset_args(tmp_path, target="latest"), zk, kafka())
-    assert result["failed"] and f"{OFFSETS}/1 holds b'garbage'" in result["msg"]
+    before = dict(zk.nodes)
+    result = run_module(consumer_offset.main, dict(offset_args(tmp_path), **args), zk, kafka())
+    assert result["failed"] and message in result["msg"] and zk.nodes == before
+
+
+def test_an_unreadable_node_is_set_and_its_text_kept_in_the_backup(tmp_path):
+    """The remedy offsets_report names: set the node with consumer_offset; the backup records what it held."""
+    zk = cluster(offsets={0: 5})
+    zk.put(f"{OFFSETS}/1", b"garbage\xff")
+    args = offset_args(tmp_path, target="offset", partition_offsets=[dict(topic="orders", partition=1, offset=40)])
+    result = run_module(consumer_offset.main, args, zk, kafka(), diff=True)
+    assert result["changed"] is True and not result.get("failed"), result.get("msg")
+    assert zk.data(f"{OFFSETS}/1") == b"40" and result["read_back"]["at_target"] == 1
+    assert result["plan"][0]["before"] == "garbage\\xff" and result["plan"][0]["records_skipped"] is None
+    assert result["diff"]["before"] == {"orders/1": "garbage\\xff"}
+    with open(result["backup_file"], encoding="utf-8") as handle:
+        assert f"# unreadable {OFFSETS}/1:garbage\\\\xff\n" in handle.read()
+    # Restoring that backup leaves the partition alone: there is no offset to put back.
+    restored = run_module(consumer_offset.main, dict(ZK_ARGS, group="billing", target="file",
+                                                     file=result["backup_file"], backup=False), zk, kafka())
+    assert restored["failed"] and "has no offsets for group 'billing'" in restored["msg"]
+    latest = run_module(consumer_offset.main, offset_args(tmp_path, target="latest"), zk, kafka())
+    assert latest["changed"] and [zk.data(f"{OFFSETS}/{p}") for p in range(3)] == [b"100"] * 3
 
 
 def test_failed_later_transaction_rolls_back_earlier_ones(tmp_path, monkeypatch):

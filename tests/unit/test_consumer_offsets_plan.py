@@ -209,3 +209,14 @@ def test_a_null_committed_offset_guards_a_partition_without_a_node():
     assert op.plan_offsets({B0: 4}, CURRENT, RANGES, {B0: None}, clamp=False)[0]["after"] == 4
     with pytest.raises(OffsetDataError, match="a/0 is at 10, not at the expected no offset node nor at the target 15"):
         op.plan_offsets({A0: 15}, CURRENT, RANGES, {A0: None}, clamp=False)
+
+
+def test_an_unreadable_node_is_planned_with_its_text_and_set_at_its_version():
+    current = {A0: Stored(None, 3, "abc")}
+    plan = op.plan_offsets({A0: 15}, current, RANGES, {}, clamp=False)
+    assert (plan[0]["before"], plan[0]["after"], plan[0]["records_skipped"]) == ("abc", 15, None)
+    assert op.write_operations("g", plan, current, set(), []) == [[("set", "/consumers/g/offsets/a/0", b"15", 3)]]
+    with pytest.raises(OffsetDataError, match="a/0 holds 'abc', not at the expected no offset node nor at the target"):
+        op.plan_offsets({A0: 15}, current, RANGES, {A0: None}, clamp=False)
+    with pytest.raises(OffsetDataError, match="a/0 holds 'abc', not an offset to start from"):
+        op.resolve_targets("shift_by", [A0], current, RANGES, shift_by=1)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import consumer_offsets as co
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_info as oi
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offset_info import OffsetNode, Snapshot
 
@@ -39,7 +40,7 @@ def test_unreadable_nodes_are_returned_distinctly_and_stay_stray():
 
 @pytest.mark.parametrize("raw, text", [
     (b"\xffabc", "\\xffabc"),
-    (b"a" * 500, "a" * oi.RAW_CHARS),
+    (b"a" * 500, "a" * co.UNREADABLE_CHARS),
     (b"12 34", "12 34"),
 ])
 def test_raw_text_is_escaped_and_bounded(raw, text):

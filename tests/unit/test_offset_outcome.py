@@ -22,6 +22,9 @@ def entry(partition, before, after):
     (5, None, None, "at_target"),
     (5, None, b"5", "as_before"),
     (5, None, b"9", "overwritten"),
+    ("abc", 9, b"abc", "as_before"),
+    ("abc", 9, b"9", "at_target"),
+    ("abc", 9, b"abd", "overwritten"),
 ])
 def test_each_partition_is_judged_by_what_its_node_holds(before, after, raw, state):
     [row] = oo.judge_read_back([entry(0, before, after)], {("a", 0): raw})
