@@ -6,23 +6,20 @@ the run changed anything, and a failure short enough to read on thousands of par
 
 from __future__ import annotations
 
-import re
 from typing import Any, Optional, Union
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import TopicPartition
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import TopicPartition, offset_problem
 
 # Enough partitions in a failure to see what happened; the report file holds all of them.
 SAMPLE_SIZE = 10
 AT_TARGET, AS_BEFORE, OVERWRITTEN, UNKNOWN = "at_target", "as_before", "overwritten", "unknown"
-_DECIMAL = re.compile(r"-?\d+")
 
 
 def _holds(raw: Optional[bytes]) -> tuple[Optional[str], Optional[int], bool]:
-    """(text, offset when the text is a decimal, whether the node exists)."""
+    """(text, offset when it holds one, whether the node exists)."""
     if raw is None:
         return None, None, False
-    text = raw.strip().decode("utf-8", "replace")
-    return text, int(text) if _DECIMAL.fullmatch(text) else None, True
+    return raw.strip().decode("utf-8", "replace"), int(raw) if offset_problem(raw) is None else None, True
 
 
 def _is(offset: Union[int, str, None], text: Optional[str], held_offset: Optional[int], exists: bool) -> bool:

@@ -410,7 +410,7 @@ def failure(params, origin: str, result: dict, outcome: offset_store.WriteOutcom
     details = {name: result[name] for name in ("changed", "transactions", "read_back", "backup_file",
                                                "backup_time", "group_state", "members")}
     if outcome.changed:
-        report = dict(group=params["group"], zookeeper=origin, failed_at=iso_utc(int(now.timestamp() * 1000)),
+        report = dict(group=params["group"], zookeeper=origin, failed_at=iso_utc(int(time.time() * 1000)),
                       message=message, backup_file=result["backup_file"], read_back=outcome.read_back,
                       partitions=outcome.rows)
         try:
