@@ -6,13 +6,18 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional, Union
 
 ABSENT_MARK = "# absent "
+NEGATIVE_OFFSET = "a negative offset"
+UNREADABLE_MARK = "# unreadable "
+# A hand edit gone wrong is short; a node full of something else needs no more than this to be recognised.
+UNREADABLE_CHARS = 200
 _DECIMAL = re.compile(rb"^\s*(-?\d+)\s*$")
 _EXPORT_LINE = re.compile(r"^/consumers/(?P<group>[^/]+)/offsets/(?P<topic>[^/]+)/(?P<partition>\d+):(?P<offset>.*)$")
 
@@ -60,15 +65,28 @@ def parents_of(path: str) -> list[str]:
     return ["/" + "/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
 
 
-def parse_offset(raw: bytes, path: str) -> int:
-    """The decimal offset a legacy consumer stores; anything else is an error naming the node."""
+def offset_problem(raw: bytes) -> Optional[str]:
+    """Why a node's data is not an offset a legacy consumer can start from; None when it is one."""
     match = _DECIMAL.match(raw or b"")
     if not match:
-        raise OffsetDataError(f"{path} holds {raw[:40]!r}, not a decimal offset: fix or delete that node")
-    offset = int(match.group(1))
-    if offset < 0:
-        raise OffsetDataError(f"{path} holds the negative offset {offset}: fix or delete that node")
-    return offset
+        return "not a decimal offset" if (raw or b"").strip() else "empty, not a decimal offset"
+    return NEGATIVE_OFFSET if int(match.group(1)) < 0 else None
+
+
+def parse_offset(raw: bytes, path: str) -> int:
+    """The decimal offset a legacy consumer stores; anything else is an error naming the node."""
+    problem = offset_problem(raw)
+    if problem is None:
+        return int(raw)
+    if problem == NEGATIVE_OFFSET:
+        raise OffsetDataError(f"{path} holds the negative offset {int(raw)}: fix or delete that node")
+    raise OffsetDataError(f"{path} holds {(raw or b'')[:40]!r}, {problem}: fix or delete that node")
+
+
+def unreadable_text(raw: bytes) -> str:
+    """A node's data that is no offset, as text for a person or a decision engine: undecodable bytes escaped,
+    at most UNREADABLE_CHARS."""
+    return raw.decode("utf-8", "backslashreplace")[:UNREADABLE_CHARS]
 
 
 def encode_offset(offset: int) -> bytes:
@@ -155,9 +173,10 @@ def read_offsets_file(path: str, group: str) -> OffsetFile:
     return parse_offsets_file(text, group, path)
 
 
-def backup_text(group: str, before: dict[TopicPartition, Optional[int]], absent_parents: list[str],
+def backup_text(group: str, before: dict[TopicPartition, Union[int, str, None]], absent_parents: list[str],
                 origin: str, taken: str) -> str:
-    """ExportZkOffsets lines for the state before a change; '# absent' lines for nodes that did not exist."""
+    """ExportZkOffsets lines for the state before a change; '# absent' lines for nodes that did not exist,
+    '# unreadable <path>:<text>' for nodes that held no offset (a str in before)."""
     lines = [
         "# kafka_ops.remediation consumer_offset backup (ExportZkOffsets format)",
         f"# group: {group}",
@@ -168,16 +187,26 @@ def backup_text(group: str, before: dict[TopicPartition, Optional[int]], absent_
     lines += [ABSENT_MARK + path for path in absent_parents]
     for (topic, partition), offset in sorted(before.items()):
         path = offsets_path(group, topic, partition)
-        lines.append(ABSENT_MARK + path if offset is None else f"{path}:{offset}")
+        if offset is None:
+            lines.append(ABSENT_MARK + path)
+        elif isinstance(offset, str):
+            # What a node held that was no offset is kept for the record; a restore leaves that partition alone.
+            lines.append(f"{UNREADABLE_MARK}{path}:{offset.encode('unicode_escape').decode('ascii')}")
+        else:
+            lines.append(f"{path}:{offset}")
     return "\n".join(lines) + "\n"
 
 
-def write_backup(directory: str, group: str, text: str, now: datetime.datetime) -> str:
-    """Write the backup atomically with mode 0600 and return its path."""
+def file_stem(group: str, now: datetime.datetime) -> str:
+    """<group>-<UTC time>: a backup and the failure report of the same run share it."""
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '_', group)}-{now.strftime('%Y%m%dT%H%M%S.%fZ')}"
+
+
+def write_private_file(directory: str, name: str, text: str) -> str:
+    """Write directory/name atomically with mode 0600 (the directory 0700 when created); return its path."""
     directory = os.path.expanduser(directory)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    safe_group = re.sub(r"[^A-Za-z0-9._-]", "_", group)
-    target = os.path.join(directory, f"{safe_group}-{now.strftime('%Y%m%dT%H%M%S.%fZ')}.offsets")
+    target = os.path.join(directory, name)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".backup-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -193,16 +222,35 @@ def write_backup(directory: str, group: str, text: str, now: datetime.datetime) 
     return target
 
 
-def format_table(rows: list[dict]) -> list[str]:
-    """ConsumerOffsetChecker's table: Group Topic Pid Offset logSize Lag Owner."""
+def write_backup(directory: str, group: str, text: str, now: datetime.datetime) -> str:
+    """Write the backup atomically with mode 0600 and return its path."""
+    return write_private_file(directory, f"{file_stem(group, now)}.offsets", text)
+
+
+def write_failure_report(directory: str, group: str, report: dict, now: datetime.datetime) -> str:
+    """The full record of a failed write (every partition, what it holds now), beside the backup."""
+    return write_private_file(directory, f"{file_stem(group, now)}.failed.json",
+                              json.dumps(report, indent=1, sort_keys=True) + "\n")
+
+
+def _offset_cell(row: dict) -> str:
+    if "raw" in row:
+        held = row["raw"] if len(row["raw"]) <= 20 else row["raw"][:17] + "..."
+        return f"unreadable:{held!r}"
+    return "unknown" if row["offset"] is None else str(row["offset"])
+
+
+def format_table(rows: list[dict], unreadable: Iterable[dict] = ()) -> list[str]:
+    """ConsumerOffsetChecker's table: Group Topic Pid Offset logSize Lag Owner. Offset nodes that hold no decimal
+    offset (unreadable, with their raw text) get a line too, in order, showing what they hold."""
     header = ["Group", "Topic", "Pid", "Offset", "logSize", "Lag", "Owner"]
+    ordered = sorted([*rows, *unreadable], key=lambda row: (row["group"], row["topic"], row["partition"]))
     cells = [header] + [
-        [row["group"], row["topic"], str(row["partition"]),
-         "unknown" if row["offset"] is None else str(row["offset"]),
+        [row["group"], row["topic"], str(row["partition"]), _offset_cell(row),
          "unknown" if row["log_end_offset"] is None else str(row["log_end_offset"]),
-         "unknown" if row["lag"] is None else str(row["lag"]),
+         "unknown" if row.get("lag") is None else str(row["lag"]),
          row["owner"] or "none"]
-        for row in rows
+        for row in ordered
     ]
     widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
     return ["  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells]

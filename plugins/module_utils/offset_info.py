@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
-    OffsetDataError, group_path, ids_path, iso_utc, offsets_path, owners_path, parse_offset, stray_offset_path)
+    NEGATIVE_OFFSET, OffsetDataError, group_path, ids_path, iso_utc, offset_problem, offsets_path, owners_path, parse_offset,
+    stray_offset_path, unreadable_text)
 
 STRAY_SINGULAR = "written by Kafka 1.1.0's broker to /offset (singular) by mistake; no consumer reads it"
 
@@ -136,16 +137,20 @@ def read_storm_layout(zk, root: str, spouts: Optional[list[str]], topics: Option
 
 
 def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], dict]) -> dict[str, Any]:
-    """Rows, groups, stray nodes and the ConsumerOffsetChecker table from a snapshot (pure apart from the
-    log_offsets callback, which returns {(topic, partition): (start, end)})."""
+    """Rows, groups, stray nodes, unreadable offset nodes and the ConsumerOffsetChecker table from a snapshot
+    (pure apart from the log_offsets callback, which returns {(topic, partition): (start, end)})."""
     stray = [dict(path=path, reason=STRAY_SINGULAR) for path in snapshot.singular_paths]
     valid: list[tuple[OffsetNode, int]] = []
+    unreadable: list[tuple[OffsetNode, str]] = []
     for node in snapshot.nodes:
         known = snapshot.topic_partitions.get(node.topic)
         try:
             offset = parse_offset(node.raw, node.path) if node.partition >= 0 else None
         except OffsetDataError as error:
             stray.append(dict(path=node.path, reason=str(error)))
+            problem = offset_problem(node.raw)
+            if problem != NEGATIVE_OFFSET:
+                unreadable.append((node, problem or ""))
             continue
         if offset is None:
             stray.append(dict(path=node.path, reason="not a partition offset node"))
@@ -156,7 +161,11 @@ def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], 
                                                      f"(it has {len(known)})"))
         else:
             valid.append((node, offset))
-    ranges = log_offsets(sorted({(item[0].topic, item[0].partition) for item in valid})) if valid else {}
+    # Unreadable nodes get the log range too: it bounds the offset an operator will set them to.
+    wanted = sorted({(node.topic, node.partition) for node, _ in valid}
+                    | {(node.topic, node.partition) for node, _ in unreadable
+                       if node.partition in (snapshot.topic_partitions.get(node.topic) or ())})
+    ranges = log_offsets(wanted) if wanted else {}
     rows = []
     for node, offset in sorted(valid, key=lambda item: (item[0].group, item[0].topic, item[0].partition)):
         start, end = ranges.get((node.topic, node.partition), (None, None))
@@ -166,6 +175,13 @@ def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], 
             owner=node.owner, last_commit=iso_utc(node.mtime_ms),
             below_log_start=start is not None and offset < start,
             above_log_end=end is not None and offset > end, path=node.path))
+    unreadable_rows = []
+    for node, reason in sorted(unreadable, key=lambda item: (item[0].group, item[0].topic, item[0].partition)):
+        start, end = ranges.get((node.topic, node.partition), (None, None))
+        unreadable_rows.append(dict(
+            group=node.group, topic=node.topic, partition=node.partition, path=node.path, raw=unreadable_text(node.raw),
+            reason=reason, log_start_offset=start, log_end_offset=end, owner=node.owner,
+            last_commit=iso_utc(node.mtime_ms)))
     groups = []
     for name, members in sorted(snapshot.members.items()):
         if snapshot.layout == "storm":
@@ -174,4 +190,25 @@ def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], 
             state = "absent" if members is None else ("active" if members else "inactive")
         groups.append(dict(group=name, state=state, members=sorted(members or []),
                            topics=sorted({row["topic"] for row in rows if row["group"] == name})))
-    return dict(groups=groups, offsets=rows, stray_nodes=sorted(stray, key=lambda item: item["path"]))
+    return dict(groups=groups, offsets=rows, stray_nodes=sorted(stray, key=lambda item: item["path"]),
+                unreadable_offsets=unreadable_rows)
+
+
+def unstartable_groups(unreadable_offsets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The groups that cannot start as they are, one per group with its unreadable offset nodes and one line
+    that says which node holds what and what to do. A legacy consumer parses every offset node of its
+    partitions when it starts or rebalances; text that is not a decimal offset stops it there."""
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for node in unreadable_offsets:
+        by_group.setdefault(node["group"], []).append(node)
+    verdicts = []
+    for group, nodes in sorted(by_group.items()):
+        shown = "; ".join(f"{node['path']} holds {node['raw']!r}, {node['reason']}" for node in nodes[:3])
+        more = f" (and {len(nodes) - 3} more)" if len(nodes) > 3 else ""
+        first = nodes[0]
+        message = (f"group '{group}' cannot start as it is: {shown}{more}. Set each node to the next offset to read "
+                   f"with kafka_ops.remediation.consumer_offset (target=offset, partition_offsets: [{{topic: "
+                   f"{first['topic']}, partition: {first['partition']}, offset: <offset>}}]), or restore a backup "
+                   "taken before it changed (target=file)")
+        verdicts.append(dict(group=group, paths=[node["path"] for node in nodes], message=message))
+    return verdicts

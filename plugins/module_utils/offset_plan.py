@@ -23,10 +23,12 @@ _TIME_TARGETS = ("datetime", "duration")
 
 @dataclass
 class Stored:
-    """One partition's offset node as read: offset/version None when the node does not exist."""
+    """One partition's offset node as read: offset/version None when the node does not exist; unreadable is the
+    text of a node that holds no offset a consumer can start from (offset None then)."""
 
     offset: Optional[int]
     version: Optional[int]
+    unreadable: Optional[str] = None
 
 
 def name(key: TopicPartition) -> str:
@@ -36,6 +38,70 @@ def name(key: TopicPartition) -> str:
 def _join(errors: list[str]) -> str:
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return "; ".join(errors[:3]) + more
+
+
+def _integer(value: Any) -> Optional[int]:
+    """An int given as an int or as decimal text (as Ansible's int options take it); None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def partition_targets(entries: list[Any], expected_offsets: list[dict[str, Any]]
+                      ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, Optional[int]]]:
+    """Targets and only-if guards from partition_offsets and expected_offsets; one line with every problem.
+
+    An entry is {topic, partition, offset} or, as a decision engine writes it, {topic, partition, target_offset,
+    committed_offset, ...}: target_offset is the target (offset too when both are given and agree),
+    committed_offset the offset the consumer was seen stuck at, a guard like expected_offsets (null: the
+    partition had no offset node). Every other key is ignored. A guard given twice must agree.
+    """
+    targets: dict[TopicPartition, int] = {}
+    guards: dict[TopicPartition, Optional[int]] = {}
+    errors: list[str] = []
+    for index, entry in enumerate(entries):
+        where = f"partition_offsets[{index}]"
+        if not isinstance(entry, dict):
+            errors.append(f"{where} is not a dict with topic, partition and target_offset (or offset)")
+            continue
+        topic, partition = entry.get("topic"), _integer(entry.get("partition"))
+        if not isinstance(topic, str) or not topic or partition is None or partition < 0:
+            errors.append(f"{where} needs a topic name and a partition number, got topic={topic!r} "
+                          f"partition={entry.get('partition')!r}")
+            continue
+        key = (topic, partition)
+        where = f"{where} ({name(key)})"
+        given = {field: entry[field] for field in ("target_offset", "offset") if entry.get(field) is not None}
+        numbers = {field: _integer(value) for field, value in given.items()}
+        bad = [f"{field} {given[field]!r}" for field, number in numbers.items() if number is None]
+        if bad:
+            errors.append(f"{where}: {', '.join(bad)} is not an integer")
+        elif not numbers:
+            errors.append(f"{where} has no target: give target_offset (or offset)")
+        elif len(set(numbers.values())) > 1:
+            errors.append(f"{where} gives target_offset {numbers['target_offset']} and offset {numbers['offset']}: "
+                          "give one target")
+        elif key in targets:
+            errors.append(f"{where} names {name(key)} a second time")
+        else:
+            targets[key] = next(iter(numbers.values()))
+        if "committed_offset" in entry:
+            committed = entry["committed_offset"]
+            if committed is not None and _integer(committed) is None:
+                errors.append(f"{where}: committed_offset {committed!r} is not an integer")
+            else:
+                guards[key] = None if committed is None else _integer(committed)
+    for item in expected_offsets:
+        key = (item["topic"], item["partition"])
+        if key in guards and guards[key] != item["offset"]:
+            errors.append(f"{name(key)}: expected_offsets says {item['offset']} but its partition_offsets entry "
+                          f"says committed_offset {guards[key]}: give one guard")
+        guards[key] = item["offset"]
+    if errors:
+        raise OffsetDataError(_join(errors) + "; nothing was changed")
+    return targets, guards
 
 
 def resolve_targets(target: str, selected: list[TopicPartition], current: dict[TopicPartition, Stored],
@@ -57,6 +123,10 @@ def resolve_targets(target: str, selected: list[TopicPartition], current: dict[T
                 continue
             wanted[key] = log_ranges[key][0 if target == "earliest" else 1]
         elif target in ("current", "shift_by"):
+            if current[key].unreadable is not None:
+                errors.append(f"{name(key)} holds {current[key].unreadable!r}, not an offset to start from: "
+                              "give it an explicit target (partition_offsets)")
+                continue
             if stored is None:
                 errors.append(f"{name(key)} has no committed offset to start from")
                 continue
@@ -75,7 +145,7 @@ def resolve_targets(target: str, selected: list[TopicPartition], current: dict[T
 
 
 def plan_offsets(wanted: dict[TopicPartition, Optional[int]], current: dict[TopicPartition, Stored],
-                 log_ranges: dict[TopicPartition, tuple[int, int]], expected: dict[TopicPartition, int],
+                 log_ranges: dict[TopicPartition, tuple[int, int]], expected: dict[TopicPartition, Optional[int]],
                  clamp: bool) -> list[dict[str, Any]]:
     """Per-partition plan with the range check and the only-if guard; raises with every problem in one line.
 
@@ -101,8 +171,9 @@ def plan_offsets(wanted: dict[TopicPartition, Optional[int]], current: dict[Topi
                     after = end
                 else:
                     range_errors.append(f"target {after} for {name(key)} is above the log end offset {end}")
-        before = current[key].offset
-        skipped = max(0, after - before) if after is not None and before is not None else None
+        # An unreadable node's text stands for its offset: diff, backup and read-back show what it held.
+        before = current[key].offset if current[key].unreadable is None else current[key].unreadable
+        skipped = max(0, after - before) if isinstance(after, int) and isinstance(before, int) else None
         plan.append(dict(topic=key[0], partition=key[1], before=before, after=after, log_start_offset=start,
                          log_end_offset=end, records_skipped=skipped))
     targets = {(entry["topic"], entry["partition"]): entry["after"] for entry in plan}
@@ -110,10 +181,12 @@ def plan_offsets(wanted: dict[TopicPartition, Optional[int]], current: dict[Topi
     for key, offset in sorted(expected.items()):
         if key not in targets:
             errors.append(f"expected_offsets names {name(key)}, which this run does not change")
-        elif current[key].offset not in (offset, targets[key]):
-            seen = "has no offset node" if current[key].offset is None else f"is at {current[key].offset}"
+        elif current[key].unreadable is not None or current[key].offset not in (offset, targets[key]):
+            seen = (f"holds {current[key].unreadable!r}" if current[key].unreadable is not None else
+                    "has no offset node" if current[key].offset is None else f"is at {current[key].offset}")
+            wanted = "no offset node" if offset is None else offset
             target = "no offset node" if targets[key] is None else targets[key]
-            errors.append(f"{name(key)} {seen}, not at the expected {offset} nor at the target {target}: "
+            errors.append(f"{name(key)} {seen}, not at the expected {wanted} nor at the target {target}: "
                           "the consumer moved since it was seen")
     errors += range_errors
     if errors:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
-    OffsetDataError, TopicPartition, group_path, ids_path, offsets_path, parse_offset)
+    OffsetDataError, TopicPartition, group_path, ids_path, offset_problem, offsets_path, parse_offset, unreadable_text)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_outcome
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offset_plan import (
     Stored, split_transactions, undo_operations)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.zookeeper import describe_zookeeper_exception
 
 
 class TransactionFailed(Exception):
@@ -65,8 +68,38 @@ def topic_partitions(zk, topics: list[str]) -> dict[str, list[int]]:
     return result
 
 
+def select_partitions(zk, group: str, topics_wanted: Optional[list[str]], partitions: Optional[list[int]],
+                      explicit: dict[TopicPartition, Optional[int]]) -> list[TopicPartition]:
+    """The partitions a change works on: the explicit ones (narrowed by topics and partitions) or every partition
+    of the topics (default: those the group has offsets for); each must exist in Kafka's assignment."""
+    if explicit:
+        topic_filter, partition_filter = set(topics_wanted or []), set(partitions or [])
+        keys = sorted(key for key in explicit if (not topic_filter or key[0] in topic_filter)
+                      and (not partition_filter or key[1] in partition_filter))
+        topics = sorted({key[0] for key in keys})
+    else:
+        topics = topics_wanted or (zk.list_children([offsets_path(group)])[0] or [])
+        if not topics:
+            raise OffsetDataError(f"group '{group}' has no offsets yet: name the topics")
+        keys = []
+    known = {topic: set(found) for topic, found in topic_partitions(zk, sorted(set(topics))).items()}
+    if not explicit:
+        wanted = set(partitions or [])
+        keys = [(topic, p) for topic in sorted(known) for p in sorted(known[topic]) if not wanted or p in wanted]
+        missing = sorted(wanted - {key[1] for key in keys})
+        if missing:
+            raise OffsetDataError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
+    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, ())]
+    if unknown:
+        raise OffsetDataError(f"unknown partition(s) {', '.join(unknown[:5])}: not in /brokers/topics assignment")
+    if not keys:
+        raise OffsetDataError("no partition selected: check topics and partitions")
+    return keys
+
+
 def read_current(zk, group: str, keys: list[TopicPartition]) -> tuple[dict[TopicPartition, Stored], dict[str, bytes]]:
-    """Stored offset and version of every partition's node (None/None when absent) and the raw data by path."""
+    """Stored offset and version of every partition's node (None/None when absent; the text when it holds no
+    offset a consumer can start from) and the raw data by path."""
     paths = [offsets_path(group, topic, partition) for topic, partition in keys]
     current: dict[TopicPartition, Stored] = {}
     raw: dict[str, bytes] = {}
@@ -74,7 +107,10 @@ def read_current(zk, group: str, keys: list[TopicPartition]) -> tuple[dict[Topic
         if node is None:
             current[key] = Stored(None, None)
             continue
-        current[key] = Stored(parse_offset(node[0], path), node[1].version)
+        if offset_problem(node[0]) is None:
+            current[key] = Stored(parse_offset(node[0], path), node[1].version)
+        else:
+            current[key] = Stored(None, node[1].version, unreadable_text(node[0]))
         raw[path] = node[0]
     return current, raw
 
@@ -132,24 +168,43 @@ def _explain(error: Exception) -> str:
     return reasons.get(type(error).__name__, f"failed: {type(error).__name__}")
 
 
+class WriteFailed(OffsetDataError):
+    """The change did not go through. committed_remaining: a committed transaction of it may still be in
+    ZooKeeper (its undo failed, or the connection failed mid-way); transactions: how many were committed."""
+
+    def __init__(self, message: str, committed_remaining: bool, transactions: int) -> None:
+        super().__init__(message)
+        self.committed_remaining = committed_remaining
+        self.transactions = transactions
+
+
 def apply_parts(zk, groups: list[list[tuple]], previous: dict[str, bytes]) -> int:
     """Commit the operation groups in as few version-checked multis as fit; if one fails, undo the parts
-    already committed so the outcome stays all or nothing. Returns the number of multis used."""
+    already committed so the outcome stays all or nothing. Returns the number of multis used; raises
+    WriteFailed."""
     parts = split_transactions(groups, zk.chroot)
     done: list[tuple[list[tuple], list[Any]]] = []
     for index, part in enumerate(parts):
+        where = f" (transaction {index + 1} of {len(parts)})" if len(parts) > 1 else ""
         try:
             results = _commit_part(zk, part)
         except TransactionFailed as error:
             undo_failure = _undo(zk, done, previous)
-            where = f" (transaction {index + 1} of {len(parts)})" if len(parts) > 1 else ""
             if undo_failure:
-                raise OffsetDataError(f"{error}{where}; undoing the {len(done)} committed transaction(s) failed too "
-                                      f"({undo_failure}): restore from the backup file")
+                raise WriteFailed(f"{error}{where}; undoing the {len(done)} committed transaction(s) failed too "
+                                  f"({undo_failure}): restore from the backup file", True, len(done))
             suffix = f"; the {len(done)} committed transaction(s) were undone" if done else ""
-            raise OffsetDataError(f"{error}{where}: nothing was changed{suffix}; rerun to re-read the group")
+            raise WriteFailed(f"{error}{where}: nothing was changed{suffix}; rerun to re-read the group",
+                              False, len(done))
+        except Exception as error:  # pylint: disable=broad-except
+            # The connection failed beyond its retries while the answer was settled: the part may have applied.
+            raise WriteFailed(f"ZooKeeper failed while writing{where}: {_describe(error)}", True, len(done))
         done.append((part, results))
     return len(parts)
+
+
+def _describe(error: Exception) -> str:
+    return describe_zookeeper_exception(error) or f"{type(error).__name__}{f': {error}' if str(error) else ''}"
 
 
 def _undo(zk, done: list[tuple[list[tuple], list[Any]]], previous: dict[str, bytes]) -> Optional[str]:
@@ -160,20 +215,45 @@ def _undo(zk, done: list[tuple[list[tuple], list[Any]]], previous: dict[str, byt
             _commit_part(zk, part)
     except TransactionFailed as error:
         return str(error)
+    except Exception as error:  # pylint: disable=broad-except
+        return _describe(error)
     return None
 
 
-def verify_written(zk, group: str, plan: list[dict[str, Any]]) -> None:
-    """Read every changed node back; fail naming the partitions where ZooKeeper holds something else."""
-    changed = [entry for entry in plan if entry["before"] != entry["after"]]
-    paths = [offsets_path(group, entry["topic"], entry["partition"]) for entry in changed]
-    wrong = []
-    for entry, path, node in zip(changed, paths, zk.read_nodes(paths)):
-        held = None if node is None else node[0].strip().decode("utf-8", "replace")
-        wanted = None if entry["after"] is None else str(entry["after"])
-        if held != wanted:
-            wrong.append(f"{entry['topic']}/{entry['partition']} holds {held!r}, not {wanted!r}")
-    if wrong:
-        more = f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""
-        raise OffsetDataError("read-back after writing differs: " + "; ".join(wrong[:3]) + more
-                              + ": another writer is active; check the group and restore from the backup file")
+@dataclass
+class WriteOutcome:
+    """What a write left in ZooKeeper: the read-back judged per changed partition (offset_outcome), its summary
+    (None when the read-back failed), whether the run changed anything, and the one line to fail with."""
+
+    transactions: int
+    rows: list[dict[str, Any]]
+    read_back: Optional[dict[str, Any]]
+    changed: bool
+    problem: Optional[str]
+
+
+def write_and_read_back(zk, group: str, groups: list[list[tuple]], previous: dict[str, bytes],
+                        plan: list[dict[str, Any]]) -> WriteOutcome:
+    """Apply the change, then read every changed node back whatever happened, so that `changed` says what
+    ZooKeeper holds after the run, not what the run meant to do."""
+    failure: Optional[WriteFailed] = None
+    try:
+        transactions = apply_parts(zk, groups, previous)
+    except WriteFailed as error:
+        failure, transactions = error, error.transactions
+    committed_remaining = failure is None or failure.committed_remaining
+    keys = [(entry["topic"], entry["partition"]) for entry in plan if entry["before"] != entry["after"]]
+    try:
+        found = zk.read_nodes([offsets_path(group, *key) for key in keys])
+    except Exception as error:  # pylint: disable=broad-except
+        unread = f"the offsets could not be read back ({_describe(error)})"
+        problem = f"{failure}; {unread}" if failure else f"{transactions} transaction(s) committed, but {unread}"
+        if committed_remaining:
+            problem += ": they may have changed, check them with consumer_offset_info"
+        return WriteOutcome(transactions, offset_outcome.judge_read_back(plan, None), None, committed_remaining,
+                            problem)
+    held = {key: None if node is None else node[0] for key, node in zip(keys, found)}
+    rows = offset_outcome.judge_read_back(plan, held)
+    problem = f"{failure}{offset_outcome.read_back_note(rows)}" if failure else offset_outcome.read_back_problem(rows)
+    return WriteOutcome(transactions, rows, offset_outcome.summarise(rows),
+                        offset_outcome.changed(rows, committed_remaining), problem)

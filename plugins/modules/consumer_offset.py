@@ -21,9 +21,18 @@ description:
     O(expected_offsets), only acts if the consumer still sits where it was seen (or already at the target).
   - Writes all partitions in one version-checked ZooKeeper transaction (split into as few as fit in one request,
     undoing committed parts if a later one fails), so a concurrent commit leaves nothing changed; creates missing
-    offset nodes; reads everything back after writing.
+    offset nodes.
+  - Reads every changed node back after writing, whether the write succeeded or not, and reports C(changed) as
+    what ZooKeeper holds then (RV(read_back)). When another writer changed a node after the commit, the module
+    fails with C(changed=true) and says how many partitions are at their target and which hold something
+    else. A failure stays short (one line and small fields, never the plan); when ZooKeeper keeps a change of
+    the run, every partition with what it holds goes into a report file (RV(report_file)) beside the backup.
   - Saves the previous offsets first to a backup file in ExportZkOffsets format; O(target=file) with that file
     restores the exact previous state, deleting offset nodes that did not exist before.
+  - Sets an offset node that holds no offset a consumer can start from (such as C(abc), or a negative number)
+    when its target does not start from it (not O(target=current) or O(target=shift_by)) and no only-if guard
+    names it. RV(plan) and the diff show its text as C(before); the backup keeps it in a
+    C(# unreadable <path>:<text>) line, which a restore leaves alone.
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
@@ -80,28 +89,27 @@ options:
         backup written by this module. Rows for other groups are ignored.
     type: path
   partition_offsets:
-    description: Per-partition targets, for O(target=skip) and O(target=offset).
+    description:
+      - Per-partition targets, for O(target=skip) and O(target=offset). Each entry names C(topic) and
+        C(partition) and the offset to store (the next offset the consumer reads) in one of two forms.
+      - C({topic, partition, offset}).
+      - 'The entries of the skip decision as they are: C({topic, partition, target_offset, committed_offset, ...}).
+        C(target_offset) is the offset to store. C(committed_offset), when present, is the offset the group was
+        seen stuck at and acts as the only-if guard for that partition, exactly like an O(expected_offsets)
+        entry (null: the partition had no offset node); a partition guarded by both must be given the same
+        offset by both.'
+      - Any other key of an entry (C(records_skipped), C(damaged_brokers), C(damage), C(log_end_offset), ...) is
+        ignored. An entry with both C(offset) and C(target_offset) must give the same offset.
+      - A partition may appear once. Every malformed entry is named in one failure, and nothing is changed.
     type: list
     elements: dict
-    suboptions:
-      topic:
-        description: Topic.
-        type: str
-        required: true
-      partition:
-        description: Partition.
-        type: int
-        required: true
-      offset:
-        description: Offset to store (the next offset the consumer reads).
-        type: int
-        required: true
   expected_offsets:
     description:
       - Only-if guard, a compare-and-set. Each listed partition must currently hold this offset, or already
         hold the offset this call would write (after O(clamp)); the latter has nothing to write and is reported
         unchanged, so rerunning after a successful change reports no change. Any other offset fails the module,
         naming the partition, and nothing is changed. Pass the offset the consumer was seen stuck at.
+      - A C(committed_offset) in an O(partition_offsets) entry is the same guard for its partition.
     type: list
     elements: dict
     suboptions:
@@ -134,7 +142,9 @@ options:
     type: bool
     default: true
   backup_dir:
-    description: Directory on the controller for backup files (created with mode 0700).
+    description:
+      - Directory on the controller for backup files (created with mode 0700), and for the report file of a
+        run that fails after changing offsets (RV(report_file)).
     type: path
     default: ~/.ansible/kafka_ops_remediation/backups
   log_offsets:
@@ -162,6 +172,23 @@ EXAMPLES = r"""
   run_once: true
   register: billing_skip
 
+- name: Skip with the entries of the skip decision as they are (committed_offset is the only-if guard)
+  kafka_ops.remediation.consumer_offset:
+    zk_hosts: zk1.example.com:2181
+    zk_chroot: /kafka
+    group: billing
+    target: skip
+    partition_offsets:
+      - topic: invoices
+        partition: 3
+        committed_offset: 120431
+        target_offset: 120446
+        records_skipped: 15
+        log_end_offset: 130000
+        damaged_brokers: [1, 2, 3]
+  delegate_to: localhost
+  run_once: true
+
 - name: Undo the skip from its backup file
   kafka_ops.remediation.consumer_offset:
     zk_hosts: zk1.example.com:2181
@@ -186,8 +213,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: Every selected partition with its offset before and after (after equals before when unchanged).
-  returned: always
+  description:
+    - Every selected partition with its offset before and after (after equals before when unchanged).
+    - C(before) is the node's text for a node that held no offset a consumer can start from.
+  returned: success
   type: list
   elements: dict
   sample: [{"topic": "invoices", "partition": 3, "before": 120431, "after": 120446, "log_start_offset": 0,
@@ -219,10 +248,57 @@ members:
   elements: str
   sample: []
 transactions:
-  description: ZooKeeper transactions used (0 when nothing was written).
+  description: ZooKeeper transactions committed (0 when nothing was written).
   returned: always
   type: int
   sample: 1
+read_back:
+  description:
+    - Every changed node read back after writing (also after a failed write), counted by what it holds, with
+      the first ten partitions of each kind (C(topic), C(partition), C(before), C(target), and C(holds), the
+      node's text or null when it does not exist). Null when the read-back itself failed.
+    - C(at_target) partitions hold the offset this run wrote, C(as_before) the offset they held before the run,
+      C(overwritten) anything else (another writer).
+  returned: when the module wrote to ZooKeeper, on success and on failure
+  type: dict
+  contains:
+    changed_partitions:
+      description: Partitions the plan changes.
+      type: int
+    at_target:
+      description: Partitions at their target.
+      type: int
+    as_before:
+      description: Partitions at the offset they held before the run.
+      type: int
+    overwritten:
+      description: Partitions holding neither.
+      type: int
+    at_target_sample:
+      description: The first ten partitions at their target.
+      type: list
+      elements: dict
+    as_before_sample:
+      description: The first ten partitions at their previous offset.
+      type: list
+      elements: dict
+    overwritten_sample:
+      description: The first ten partitions holding something else.
+      type: list
+      elements: dict
+  sample: {"changed_partitions": 10000, "at_target": 9999, "as_before": 0, "overwritten": 1,
+           "at_target_sample": [{"topic": "invoices", "partition": 0, "before": 7, "target": 9, "holds": "9"}],
+           "as_before_sample": [],
+           "overwritten_sample": [{"topic": "invoices", "partition": 9999, "before": 7, "target": 9, "holds": "3"}]}
+report_file:
+  description:
+    - When the module fails although ZooKeeper keeps a change of this run (another writer overwrote a node
+      after the commit, an undo failed, or the read-back failed after a commit), a JSON file in O(backup_dir)
+      with every changed partition (C(before), C(target), C(holds), C(state), log offsets), the read-back
+      counts, the failure message and the backup file. The failure message names it.
+  returned: on such a failure
+  type: str
+  sample: /home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.failed.json
 """
 
 import datetime
@@ -230,7 +306,8 @@ import time
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan, offset_store
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
-    OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup)
+    OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup,
+    write_failure_report)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
 
 NEEDS_BROKERS = ("earliest", "latest", "datetime", "duration")
@@ -257,41 +334,15 @@ def check_group(runner: ModuleRunner, zk, group: str) -> list[str]:
     return members
 
 
-def explicit_targets(params) -> tuple[dict, list[str]]:
-    """Per-partition targets from partition_offsets or the file, and parents a backup says were absent."""
+def explicit_targets(params) -> tuple[dict, dict, list[str]]:
+    """Per-partition targets from partition_offsets or the file, the only-if guards, and parents a backup says
+    were absent."""
     if params["target"] == "file":
         loaded = read_offsets_file(params["file"], params["group"])
-        return loaded.targets, loaded.absent_parents
-    if params["partition_offsets"]:
-        return {(item["topic"], item["partition"]): item["offset"] for item in params["partition_offsets"]}, []
-    return {}, []
-
-
-def select_partitions(zk, params, explicit: dict) -> list[tuple[str, int]]:
-    group = params["group"]
-    if explicit:
-        topic_filter, partition_filter = set(params["topics"] or []), set(params["partitions"] or [])
-        keys = sorted(key for key in explicit if (not topic_filter or key[0] in topic_filter)
-                      and (not partition_filter or key[1] in partition_filter))
-        topics = sorted({key[0] for key in keys})
-    else:
-        topics = params["topics"] or (zk.list_children([offsets_path(group)])[0] or [])
-        if not topics:
-            raise ModuleError(f"group '{group}' has no offsets yet: name the topics")
-        keys = []
-    known = {topic: set(found) for topic, found in offset_store.topic_partitions(zk, sorted(set(topics))).items()}
-    if not explicit:
-        wanted = set(params["partitions"] or [])
-        keys = [(topic, p) for topic in sorted(known) for p in sorted(known[topic]) if not wanted or p in wanted]
-        missing = sorted(wanted - {key[1] for key in keys})
-        if missing:
-            raise ModuleError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
-    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, ())]
-    if unknown:
-        raise ModuleError(f"unknown partition(s) {', '.join(unknown[:5])}: not in /brokers/topics assignment")
-    if not keys:
-        raise ModuleError("no partition selected: check topics and partitions")
-    return keys
+        guards = offset_plan.partition_targets([], params["expected_offsets"] or [])[1]
+        return loaded.targets, guards, loaded.absent_parents
+    targets, guards = offset_plan.partition_targets(params["partition_offsets"] or [], params["expected_offsets"] or [])
+    return targets, guards, []
 
 
 def run(runner: ModuleRunner) -> dict:
@@ -302,8 +353,8 @@ def run(runner: ModuleRunner) -> dict:
         raise ModuleError(f"target={target}{' with clamp=true' if params['clamp'] else ''} needs log_offsets=true")
     zk = runner.zookeeper()
     members = check_group(runner, zk, group)
-    explicit, absent_parents = explicit_targets(params)
-    keys = select_partitions(zk, params, explicit)
+    explicit, expected, absent_parents = explicit_targets(params)
+    keys = offset_store.select_partitions(zk, group, params["topics"], params["partitions"], explicit)
     current, previous = offset_store.read_current(zk, group, keys)
 
     log_ranges: dict = {}
@@ -320,7 +371,6 @@ def run(runner: ModuleRunner) -> dict:
 
     wanted = offset_plan.resolve_targets(target, keys, current, log_ranges, offset=params["offset"],
                                          shift_by=params["shift_by"], explicit=explicit or None, by_time=by_time)
-    expected = {(item["topic"], item["partition"]): item["offset"] for item in params["expected_offsets"] or []}
     plan = offset_plan.plan_offsets(wanted, current, log_ranges, expected, params["clamp"])
 
     candidates = sorted({parent for key in keys if current[key].version is None
@@ -334,20 +384,43 @@ def run(runner: ModuleRunner) -> dict:
     if not groups or runner.check_mode:
         return result
 
+    now = datetime.datetime.now(datetime.timezone.utc)
     if params["backup"]:
-        now = datetime.datetime.now(datetime.timezone.utc)
         result["backup_time"] = iso_utc(int(now.timestamp() * 1000))
         before = {(entry["topic"], entry["partition"]): entry["before"] for entry in plan}
         created_parents = [path for path in candidates if path not in existing]
         text = backup_text(group, before, created_parents, zk.hosts, result["backup_time"])
-        result["backup_file"] = write_backup(params["backup_dir"], group, text, now)
-    try:
-        result["transactions"] = offset_store.apply_parts(zk, groups, previous)
-        offset_store.verify_written(zk, group, plan)
-    except OffsetDataError as error:
-        raise ModuleError(f"{error}" + (f" (backup: {result['backup_file']})" if result["backup_file"] else ""),
-                          plan=plan, backup_file=result["backup_file"])
-    return result
+        try:
+            result["backup_file"] = write_backup(params["backup_dir"], group, text, now)
+        except OSError as error:
+            raise ModuleError(f"cannot write the backup in {params['backup_dir']} ({error.strerror or error}): "
+                              "nothing was changed; fix backup_dir or pass backup=false")
+    outcome = offset_store.write_and_read_back(zk, group, groups, previous, plan)
+    result.update(changed=outcome.changed, transactions=outcome.transactions, read_back=outcome.read_back)
+    if outcome.problem is None:
+        return result
+    raise failure(params, zk.hosts, result, outcome, now)
+
+
+def failure(params, origin: str, result: dict, outcome: offset_store.WriteOutcome,
+            now: datetime.datetime) -> ModuleError:
+    """A short failure (no plan, no diff: thousands of partitions would make it unreadable); when ZooKeeper
+    holds a change of this run, every partition with what it holds goes into a report file it names."""
+    message = outcome.problem
+    details = {name: result[name] for name in ("changed", "transactions", "read_back", "backup_file",
+                                               "backup_time", "group_state", "members")}
+    if outcome.changed:
+        report = dict(group=params["group"], zookeeper=origin, failed_at=iso_utc(int(time.time() * 1000)),
+                      message=message, backup_file=result["backup_file"], read_back=outcome.read_back,
+                      partitions=outcome.rows)
+        try:
+            details["report_file"] = write_failure_report(params["backup_dir"], params["group"], report, now)
+            message += f"; every partition with what it holds: {details['report_file']}"
+        except OSError as error:
+            message += f"; the report file could not be written in {params['backup_dir']} ({error.strerror or error})"
+    if result["backup_file"]:
+        message += f"; backup: {result['backup_file']}"
+    return ModuleError(message, **details)
 
 
 def guarded(runner: ModuleRunner) -> dict:
@@ -372,8 +445,9 @@ def main() -> None:
         datetime=dict(type="str"),
         duration=dict(type="str"),
         file=dict(type="path"),
-        partition_offsets=dict(type="list", elements="dict", options=entry),
-        expected_offsets=dict(type="list", elements="dict", options=dict(entry)),
+        # Checked by offset_plan.partition_targets: a decision engine's entries carry keys of their own.
+        partition_offsets=dict(type="list", elements="dict"),
+        expected_offsets=dict(type="list", elements="dict", options=entry),
         clamp=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
         wait_inactive=dict(type="int", default=0),

@@ -18,7 +18,11 @@ description:
   - Reports stray nodes that point at trouble, in RV(stray_nodes), such as C(/consumers/<g>/offset/...) written
     by Kafka 1.1.0's broker, offsets for partitions or topics that no longer exist and nodes that do not hold
     a number.
-  - Also returns RV(table) in ConsumerOffsetChecker's columns.
+  - Returns every partition offset node that does not hold a decimal offset (a hand edit gone wrong, such as
+    C(abc)) in RV(unreadable_offsets), with its group, topic, partition, path and raw text. A legacy consumer
+    cannot start while one of its offset nodes holds such text; P(kafka_ops.remediation.unstartable_groups#filter)
+    says so in one line per group.
+  - Also returns RV(table) in ConsumerOffsetChecker's columns, with a line for each unreadable offset node too.
   - Supports the Storm KafkaSpout layout (C(<zkRoot>/<id>/partition_<n>) holding JSON with C(offset)) with
     O(layout=storm); Storm keeps no member registry, so its group state is C(unknown) (or C(absent)).
   - Reads are batched (ZooKeeper multi-read), so ten thousand partitions take well under two seconds.
@@ -169,12 +173,32 @@ stray_nodes:
   elements: dict
   sample: [{"path": "/consumers/billing/offset/invoices/0",
             "reason": "written by Kafka 1.1.0's broker to /offset (singular) by mistake; no consumer reads it"}]
+unreadable_offsets:
+  description:
+    - Every partition offset node (C(/consumers/<g>/offsets/<t>/<p>), or Storm's C(offset) field) whose text is
+      not a decimal offset, sorted by group, topic and partition. Each is in RV(stray_nodes) too, and in
+      neither RV(offsets) nor the lag. (A negative offset is decimal text; it stays in RV(stray_nodes) only.)
+    - C(raw) is the node's data as text (undecodable bytes escaped as C(\xNN)), at most 200 characters;
+      C(reason) is C(not a decimal offset) or C(empty, not a decimal offset); the log offsets are null when
+      the partition is not in the topic's assignment or the brokers were not asked.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {"group": "billing", "topic": "invoices", "partition": 3, "path": "/consumers/billing/offsets/invoices/3",
+       "raw": "abc", "reason": "not a decimal offset", "log_start_offset": 0, "log_end_offset": 130000,
+       "owner": null, "last_commit": "2026-11-26T13:05:01.123Z"}
 table:
-  description: ConsumerOffsetChecker's table (Group Topic Pid Offset logSize Lag Owner), one line per entry.
+  description:
+    - ConsumerOffsetChecker's table (Group Topic Pid Offset logSize Lag Owner), one line per entry of
+      RV(offsets) and one per entry of RV(unreadable_offsets), whose Offset column shows C(unreadable:) and
+      what the node holds.
   returned: always
   type: list
   elements: str
-  sample: ["Group    Topic     Pid  Offset  logSize  Lag   Owner", "billing  invoices  3    120431  130000   9569  none"]
+  sample: ["Group    Topic     Pid  Offset           logSize  Lag      Owner",
+           "billing  invoices  3    120431           130000   9569     none",
+           "billing  invoices  4    unreadable:'abc' 130000   unknown  none"]
 """
 
 import time
@@ -224,7 +248,7 @@ def run(runner: ModuleRunner) -> dict:
         second_at = time.monotonic()
         result = offset_info.assemble(read_snapshot(), log_offsets)
         result.update(earlier_offsets=earlier["offsets"], sampled_seconds=round(second_at - first_at, 2))
-    result.update(changed=False, table=format_table(result["offsets"]))
+    result.update(changed=False, table=format_table(result["offsets"], result["unreadable_offsets"]))
     if cluster is not None:
         result["cluster"] = cluster
     return result

@@ -23,6 +23,7 @@ class FakeZooKeeper:
         self.fail_commit_at = None  # index of the commit() call that reports a version conflict
         self.lose_answer_at = None  # index of the commit() call whose answer is lost (ConnectionLoss)
         self.apply_lost = True      # whether that commit was applied before the answer was lost
+        self.after_commit = None    # called with the index of each applied commit: another writer's turn
         for path, data in (nodes or {}).items():
             self.put(path, data)
 
@@ -31,6 +32,10 @@ class FakeZooKeeper:
             parent = "/".join(path.split("/")[:depth + 1])
             self.nodes.setdefault(parent, [b"", 0, 0])
         self.nodes[path] = [data, 0, 1795699666110]
+
+    def overwrite(self, path, data):
+        """Another client's unconditional set_data: the version moves on, as in ZooKeeper."""
+        self.nodes[path] = [data, self.nodes[path][1] + 1, 1795699667000]
 
     def data(self, path):
         return self.nodes[path][0] if path in self.nodes else None
@@ -90,6 +95,8 @@ class FakeZooKeeper:
                 self.nodes = staged
             raise _error("ConnectionLoss")
         self.nodes = staged
+        if self.after_commit is not None:
+            self.after_commit(index)
         return results
 
     def retry(self, func, *args, **kwargs):

@@ -92,3 +92,23 @@ def test_table_has_consumer_offset_checker_columns():
     assert table[0].split() == ["Group", "Topic", "Pid", "Offset", "logSize", "Lag", "Owner"]
     assert table[1].split() == ["g", "orders", "0", "5", "9", "4", "g_host-0"]
     assert table[2].split() == ["g", "orders", "1", "unknown", "unknown", "unknown", "none"]
+
+
+def test_table_shows_unreadable_offset_nodes_in_order():
+    rows = [dict(group="g", topic="orders", partition=p, offset=5, log_end_offset=9, lag=4, owner=None)
+            for p in (0, 2)]
+    unreadable = [dict(group="g", topic="orders", partition=1, raw="abc", log_end_offset=9, owner=None),
+                  dict(group="g", topic="orders", partition=3, raw="x" * 30, log_end_offset=None, owner=None)]
+    table = co.format_table(rows, unreadable)
+    assert [line.split()[2:5] for line in table[1:]] == [
+        ["0", "5", "9"], ["1", "unreadable:'abc'", "9"], ["2", "5", "9"], ["3", f"unreadable:'{'x' * 17}...'", "unknown"]]
+    assert table[2].split()[5:] == ["unknown", "none"]
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (b"17", None), (b" 17\n", None), (b"abc", "not a decimal offset"), (b"", "empty, not a decimal offset"),
+    (b"  \n", "empty, not a decimal offset"), (b"1.5", "not a decimal offset"), (b"-3", co.NEGATIVE_OFFSET),
+    (b"\xff\xfe", "not a decimal offset"),
+])
+def test_offset_problem(raw, problem):
+    assert co.offset_problem(raw) == problem

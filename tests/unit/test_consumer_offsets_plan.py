@@ -156,3 +156,67 @@ def test_parse_datetime():
         op.parse_datetime_ms("2026-11-26T10:00:00")
     with pytest.raises(OffsetDataError, match="is not ISO 8601"):
         op.parse_datetime_ms("yesterday")
+
+
+DECISION = dict(topic="a", partition=0, committed_offset=10, target_offset=15, records_skipped=5,
+                damaged_brokers=[1, 2], damage=[dict(broker_id=1, segment="00000000000000000000.log", position=4096)],
+                log_end_offset=100, reason="crc mismatch")
+
+
+@pytest.mark.parametrize("entries, expected_offsets, targets, guards", [
+    ([dict(topic="a", partition=0, offset=15)], [], {A0: 15}, {}),
+    ([DECISION], [], {A0: 15}, {A0: 10}),
+    ([dict(DECISION, committed_offset=None)], [], {A0: 15}, {A0: None}),
+    ([{k: v for k, v in DECISION.items() if k != "committed_offset"}], [], {A0: 15}, {}),
+    ([dict(DECISION, offset=15)], [], {A0: 15}, {A0: 10}),
+    ([dict(DECISION, partition="0", target_offset="15")], [], {A0: 15}, {A0: 10}),
+    ([DECISION], [dict(topic="a", partition=0, offset=10)], {A0: 15}, {A0: 10}),
+    ([dict(topic="a", partition=0, offset=15), dict(DECISION, partition=1, committed_offset=20)],
+     [dict(topic="b", partition=0, offset=3)], {A0: 15, A1: 15}, {A1: 20, B0: 3}),
+    ([], [dict(topic="b", partition=0, offset=3)], {}, {B0: 3}),
+])
+def test_partition_targets_take_both_forms_and_ignore_extra_keys(entries, expected_offsets, targets, guards):
+    assert op.partition_targets(entries, expected_offsets) == (targets, guards)
+
+
+@pytest.mark.parametrize("entries, expected_offsets, message", [
+    ([dict(topic="a", partition=0)], [], r"partition_offsets\[0\] \(a/0\) has no target: give target_offset"),
+    ([dict(DECISION, target_offset=None)], [], r"\(a/0\) has no target"),
+    ([dict(DECISION, offset=12)], [], r"gives target_offset 15 and offset 12: give one target"),
+    ([dict(DECISION, target_offset="x")], [], r"\(a/0\): target_offset 'x' is not an integer"),
+    ([dict(DECISION, target_offset=True)], [], r"target_offset True is not an integer"),
+    ([dict(DECISION, committed_offset="ten")], [], r"committed_offset 'ten' is not an integer"),
+    ([dict(DECISION, topic="")], [], r"partition_offsets\[0\] needs a topic name and a partition number"),
+    ([dict(DECISION, partition=-1)], [], r"needs a topic name and a partition number"),
+    (["a/0"], [], r"partition_offsets\[0\] is not a dict"),
+    ([DECISION, DECISION], [], r"partition_offsets\[1\] \(a/0\) names a/0 a second time"),
+    ([DECISION], [dict(topic="a", partition=0, offset=11)],
+     r"a/0: expected_offsets says 11 but its partition_offsets entry says committed_offset 10: give one guard"),
+])
+def test_partition_targets_refuse_naming_the_entry(entries, expected_offsets, message):
+    with pytest.raises(OffsetDataError, match=message) as refused:
+        op.partition_targets(entries, expected_offsets)
+    assert str(refused.value).endswith("; nothing was changed")
+
+
+def test_partition_targets_name_every_bad_entry_in_one_line():
+    with pytest.raises(OffsetDataError) as refused:
+        op.partition_targets([dict(topic="a", partition=p) for p in range(5)], [])
+    assert str(refused.value).count("has no target") == 3 and "(and 2 more)" in str(refused.value)
+
+
+def test_a_null_committed_offset_guards_a_partition_without_a_node():
+    assert op.plan_offsets({B0: 4}, CURRENT, RANGES, {B0: None}, clamp=False)[0]["after"] == 4
+    with pytest.raises(OffsetDataError, match="a/0 is at 10, not at the expected no offset node nor at the target 15"):
+        op.plan_offsets({A0: 15}, CURRENT, RANGES, {A0: None}, clamp=False)
+
+
+def test_an_unreadable_node_is_planned_with_its_text_and_set_at_its_version():
+    current = {A0: Stored(None, 3, "abc")}
+    plan = op.plan_offsets({A0: 15}, current, RANGES, {}, clamp=False)
+    assert (plan[0]["before"], plan[0]["after"], plan[0]["records_skipped"]) == ("abc", 15, None)
+    assert op.write_operations("g", plan, current, set(), []) == [[("set", "/consumers/g/offsets/a/0", b"15", 3)]]
+    with pytest.raises(OffsetDataError, match="a/0 holds 'abc', not at the expected no offset node nor at the target"):
+        op.plan_offsets({A0: 15}, current, RANGES, {A0: None}, clamp=False)
+    with pytest.raises(OffsetDataError, match="a/0 holds 'abc', not an offset to start from"):
+        op.resolve_targets("shift_by", [A0], current, RANGES, shift_by=1)
