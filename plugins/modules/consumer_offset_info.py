@@ -117,9 +117,11 @@ EXAMPLES = r"""
   run_once: true
   register: billing_samples
 
-- name: Show them
+- name: Show both reads of each partition's committed offset
   ansible.builtin.debug:
-    msg: "{{ billing_samples.earlier_offsets | kafka_ops.remediation.stuck_partitions(billing_samples.offsets) }}"
+    msg: >-
+      {{ billing_samples.earlier_offsets | kafka_ops.remediation.json_query('[].[topic, partition, offset]') }}
+      then {{ billing_samples.offsets | kafka_ops.remediation.json_query('[].[topic, partition, offset, log_end_offset]') }}
 """
 
 RETURN = r"""
