@@ -445,11 +445,13 @@ def test_check_mode_writes_no_journal():
 
 
 def test_a_refused_change_under_full_stop_starts_the_brokers_again_and_fails_with_one_message():
-    refused = {"failed": True, "changed": False, "msg": "group 'billing' has 1 live consumer(s) (m1): stop them"}
+    refused = {"failed": True, "changed": False, "group_state": "active", "members": ["m1"],
+               "msg": "group 'billing' has 1 live consumer(s) (m1): stop them, pass wait_inactive=<seconds>, or force=true"}
     answer = triage.after_offset_change(acting(), refused)
     assert answer["outcome"]["moved"] is False
     message = answer["outcome"]["message"]
-    assert message.startswith("The offset change did not happen: group 'billing' has 1 live consumer(s) (m1)")
+    assert message.startswith("The offset change did not happen: group billing has 1 live consumer(s) again (m1), "
+                              "started outside this run")
     assert "No offset changed." in message
     assert "(kafka1, kafka3, kafka2) are started again" in message
     assert "rerun -e consumer_group=billing" in message
@@ -464,6 +466,13 @@ def test_a_refused_change_under_full_stop_starts_the_brokers_again_and_fails_wit
 def test_a_refusal_without_full_stop_says_what_happened_to_the_brokers(restart, words):
     answer = triage.after_offset_change(acting(broker_restart=restart), {"failed": True, "msg": "x"})
     assert words in answer["outcome"]["message"] and not answer["phases"]["roll_brokers"]
+
+
+def test_a_guard_refusal_keeps_the_modules_sentence():
+    refused = {"failed": True, "msg": "orders-1 is at 30, not at the expected 20 nor at the target 25: the consumer "
+                                      "moved since it was seen"}
+    message = triage.after_offset_change(acting(), refused)["outcome"]["message"]
+    assert "orders-1 is at 30, not at the expected 20" in message and "No offset changed." in message
 
 
 def test_a_failure_that_changed_offsets_says_so():
