@@ -10,6 +10,10 @@ import subprocess
 
 from kazoo.client import KazooClient
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
+# tests/ is on sys.path (its conftest.py): the unit tests' harness runs a module's main() in-process.
+from unit.module_harness import run_module as run_with_clients
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ZK_HOSTS = "127.0.0.10:2181"
 ZK_CHROOT = "/kafka"
@@ -36,6 +40,21 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False)
     result["_stdout"] = completed.stdout
     result["failed"] = marker.group(1) == "FAILED!"
     return result
+
+
+def run_in_process(main, args: dict, kafka, zookeeper_factory=zookeeper.ZooKeeper) -> dict:
+    """A module's main() in this process with real clients (zookeeper_factory builds the ZooKeeper one from the
+    module's params), for tests that must act between two of the module's own requests."""
+    return run_with_clients(main, args, None, kafka, zookeeper_factory=zookeeper_factory)
+
+
+def run_companion_playbook(playbook: str, extra: dict) -> tuple[int, str]:
+    """One `ansible-playbook playbooks/<playbook>` run against the lab inventory; returns (exit code, output)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    done = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), str(REPO / "playbooks" / playbook),
+                           "-e", json.dumps(extra)], cwd=REPO, env=env, capture_output=True, text=True, check=False,
+                          timeout=600)
+    return done.returncode, done.stdout + done.stderr
 
 
 def zk_client(chroot: str = ZK_CHROOT) -> KazooClient:
