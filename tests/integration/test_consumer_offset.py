@@ -12,8 +12,8 @@ import pytest
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
 from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset
 from lab.waiting import wait_for
-from offsets_helpers import (ZK_CHROOT, ZK_HOSTS, run_companion_playbook, run_in_process, run_module, snapshot,
-                             zk_client)
+from offsets_helpers import (ZK_CHROOT, ZK_HOSTS, private_group, run_companion_playbook, run_in_process, run_module,
+                             snapshot, zk_client)
 
 pytestmark = pytest.mark.lab
 ZK = dict(zk_hosts=ZK_HOSTS, zk_chroot=ZK_CHROOT)
@@ -191,48 +191,33 @@ def test_concurrent_commit_during_a_large_change_leaves_nothing_changed(lab):
 
     The topic exists only as ZooKeeper metadata in a private chroot (a real 8,000-partition topic would overload
     the shared lab), so the range check is off (log_offsets=false)."""
-    chroot = f"/kafka_ops_it_{uuid.uuid4().hex[:8]}"
-    admin = zk_client("")
-    admin.ensure_path(chroot)
-    zk = zk_client(chroot)
     group, topic, count = "race", "race-topic", 8000
     stop = threading.Event()
-    try:
-        zk.create(f"/brokers/topics/{topic}", json.dumps(
-            {"version": 2, "partitions": {str(p): [1] for p in range(count)}}).encode(), makepath=True)
-        zk.ensure_path(f"/consumers/{group}/ids")
-        zk.ensure_path(f"/consumers/{group}/offsets/{topic}")
-        for start in range(0, count, 2000):
-            transaction = zk.transaction()
-            for partition in range(start, start + 2000):
-                transaction.create(f"/consumers/{group}/offsets/{topic}/{partition}", b"7")
-            transaction.commit()
-        before = snapshot(zk, group)
-        last = f"/consumers/{group}/offsets/{topic}/{count - 1}"
+    with private_group(group, topic, count) as (chroot, zk):
+        try:
+            before = snapshot(zk, group)
+            last = f"/consumers/{group}/offsets/{topic}/{count - 1}"
 
-        def writer():
-            while not stop.is_set():
-                zk.set(last, b"7")
+            def writer():
+                while not stop.is_set():
+                    zk.set(last, b"7")
 
-        thread = threading.Thread(target=writer, daemon=True)
-        thread.start()
-        result = run_module("consumer_offset", dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group, topics=[topic],
-                                                    target="offset", offset=9, log_offsets=False, backup=False))
-        stop.set()
-        thread.join()
+            thread = threading.Thread(target=writer, daemon=True)
+            thread.start()
+            result = run_module("consumer_offset", dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group,
+                                                        topics=[topic], target="offset", offset=9,
+                                                        log_offsets=False, backup=False))
+            stop.set()
+            thread.join()
+        finally:
+            stop.set()
         assert result.get("failed"), result
         assert "changed by someone else" in result["msg"] and "undone" in result["msg"]
+        assert result["changed"] is False, "the undone transaction counted as a change"
         # The first transaction was committed and then undone, so versions moved on; every value is as before.
         after = snapshot(zk, group)
         assert len(after) == len(before) == count + 1
         assert {p: v[0] for p, v in after.items() if v} == {p: v[0] for p, v in before.items() if v}
-    finally:
-        stop.set()
-        zk.stop()
-        zk.close()
-        admin.delete(chroot, recursive=True)
-        admin.stop()
-        admin.close()
 
 
 def test_wrong_digest_credentials_fail_with_one_line(lab):
@@ -265,32 +250,19 @@ def test_overwrite_after_the_last_commit_is_reported_as_a_change(lab, tmp_path):
     The overwrite comes in through the module's ZooKeeper client factory (ModuleRunner.zookeeper_factory, the
     seam unit tests use for their fake): the module runs in-process with the real client, whose commit lets the
     other client write once its own transaction is in. Private chroot, no brokers (log_offsets=false)."""
-    chroot = f"/kafka_ops_it_{uuid.uuid4().hex[:8]}"
-    admin = zk_client("")
-    admin.ensure_path(chroot)
-    other = zk_client(chroot)
     group, topic, count = "overwrite", "overwrite-topic", 10000
     last = f"/consumers/{group}/offsets/{topic}/{count - 1}"
     commits = []
+    with private_group(group, topic, count) as (chroot, other):
 
-    class OtherWriterAfterCommit(zookeeper.ZooKeeper):
-        def commit(self, operations):
-            results = super().commit(operations)
-            commits.append(len(operations))
-            if any(operation[1] == last for operation in operations):
-                other.set(last, b"3")
-            return results
+        class OtherWriterAfterCommit(zookeeper.ZooKeeper):
+            def commit(self, operations):
+                results = super().commit(operations)
+                commits.append(len(operations))
+                if any(operation[1] == last for operation in operations):
+                    other.set(last, b"3")
+                return results
 
-    try:
-        other.create(f"/brokers/topics/{topic}", json.dumps(
-            {"version": 2, "partitions": {str(p): [1] for p in range(count)}}).encode(), makepath=True)
-        other.ensure_path(f"/consumers/{group}/ids")
-        other.ensure_path(f"/consumers/{group}/offsets/{topic}")
-        for start in range(0, count, 2000):
-            transaction = other.transaction()
-            for partition in range(start, start + 2000):
-                transaction.create(f"/consumers/{group}/offsets/{topic}/{partition}", b"7")
-            transaction.commit()
         args = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group, topics=[topic], target="offset", offset=9,
                     log_offsets=False, backup_dir=str(tmp_path))
         result = run_in_process(consumer_offset.main, args, None, zookeeper_factory=OtherWriterAfterCommit)
@@ -314,9 +286,3 @@ def test_overwrite_after_the_last_commit_is_reported_as_a_change(lab, tmp_path):
         assert restored["changed"] is True and not restored.get("failed"), restored.get("msg")
         assert restored["read_back"]["at_target"] == count
         assert {value[0] for value in snapshot(other, group).values() if value} == {b"7"}
-    finally:
-        other.stop()
-        other.close()
-        admin.delete(chroot, recursive=True)
-        admin.stop()
-        admin.close()
