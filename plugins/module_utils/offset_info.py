@@ -162,9 +162,9 @@ def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], 
         else:
             valid.append((node, offset))
     # Unreadable nodes get the log range too: it bounds the offset an operator will set them to.
-    wanted = sorted({(node.topic, node.partition) for node, _ in valid}
-                    | {(node.topic, node.partition) for node, _ in unreadable
-                       if node.partition in (snapshot.topic_partitions.get(node.topic) or ())})
+    wanted = sorted({(item[0].topic, item[0].partition) for item in valid}
+                    | {(item[0].topic, item[0].partition) for item in unreadable
+                       if item[0].partition in (snapshot.topic_partitions.get(item[0].topic) or ())})
     ranges = log_offsets(wanted) if wanted else {}
     rows = []
     for node, offset in sorted(valid, key=lambda item: (item[0].group, item[0].topic, item[0].partition)):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
 import re
 import subprocess
+import uuid
+from typing import Iterator
 
 from kazoo.client import KazooClient
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
+# tests/ is on sys.path (its conftest.py): the unit tests' harness runs a module's main() in-process.
+from unit.module_harness import run_module as run_with_clients
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ZK_HOSTS = "127.0.0.10:2181"
@@ -38,6 +45,21 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False)
     return result
 
 
+def run_in_process(main, args: dict, kafka, zookeeper_factory=zookeeper.ZooKeeper) -> dict:
+    """A module's main() in this process with real clients (zookeeper_factory builds the ZooKeeper one from the
+    module's params), for tests that must act between two of the module's own requests."""
+    return run_with_clients(main, args, None, kafka, zookeeper_factory=zookeeper_factory)
+
+
+def run_companion_playbook(playbook: str, extra: dict) -> tuple[int, str]:
+    """One `ansible-playbook playbooks/<playbook>` run against the lab inventory; returns (exit code, output)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    done = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), str(REPO / "playbooks" / playbook),
+                           "-e", json.dumps(extra)], cwd=REPO, env=env, capture_output=True, text=True, check=False,
+                          timeout=600)
+    return done.returncode, done.stdout + done.stderr
+
+
 def zk_client(chroot: str = ZK_CHROOT) -> KazooClient:
     client = KazooClient(hosts=ZK_HOSTS + chroot, timeout=10)
     client.start(timeout=10)
@@ -56,3 +78,31 @@ def snapshot(zk: KazooClient, group: str) -> dict:
             data, stat = zk.get(f"{base}/{topic}/{partition}")
             state[f"{base}/{topic}/{partition}"] = (data, stat.version)
     return state
+
+
+@contextlib.contextmanager
+def private_group(group: str, topic: str, count: int, offset: bytes = b"7") -> Iterator[tuple[str, KazooClient]]:
+    """(chroot, client in it): a private chroot where `topic` has `count` partitions as ZooKeeper metadata only and
+    `group` an inactive member registry and an offset node per partition holding `offset`. A real topic of
+    thousands of partitions would overload the shared lab; modules run there with log_offsets=false."""
+    chroot = f"/kafka_ops_it_{uuid.uuid4().hex[:8]}"
+    admin = zk_client("")
+    admin.ensure_path(chroot)
+    client = zk_client(chroot)
+    try:
+        client.create(f"/brokers/topics/{topic}", json.dumps(
+            {"version": 2, "partitions": {str(p): [1] for p in range(count)}}).encode(), makepath=True)
+        client.ensure_path(f"/consumers/{group}/ids")
+        client.ensure_path(f"/consumers/{group}/offsets/{topic}")
+        for start in range(0, count, 2000):
+            transaction = client.transaction()
+            for partition in range(start, min(start + 2000, count)):
+                transaction.create(f"/consumers/{group}/offsets/{topic}/{partition}", offset)
+            transaction.commit()
+        yield chroot, client
+    finally:
+        client.stop()
+        client.close()
+        admin.delete(chroot, recursive=True)
+        admin.stop()
+        admin.close()

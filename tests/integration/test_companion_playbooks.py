@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import subprocess
 
 import pytest
 
+from offsets_helpers import run_companion_playbook as run
 from skip_corrupt_helpers import (
-    REPO,
     committed_offsets,
     lab_processes,
     latest_report,
@@ -18,14 +16,6 @@ from skip_corrupt_helpers import (
 )
 
 pytestmark = pytest.mark.lab
-
-
-def run(playbook: str, extra: dict) -> tuple[int, str]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    done = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), str(REPO / "playbooks" / playbook),
-                           "-e", json.dumps(extra)], cwd=REPO, env=env, capture_output=True, text=True, check=False,
-                          timeout=600)
-    return done.returncode, done.stdout + done.stderr
 
 
 def test_scan_and_report_find_the_damage_and_restore_undoes_the_skip(lab, stuck_group, tmp_path):

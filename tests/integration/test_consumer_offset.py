@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import threading
 import uuid
 
 import pytest
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset
 from lab.waiting import wait_for
-from offsets_helpers import ZK_CHROOT, ZK_HOSTS, run_module, snapshot, zk_client
+from offsets_helpers import (ZK_CHROOT, ZK_HOSTS, private_group, run_companion_playbook, run_in_process, run_module,
+                             snapshot, zk_client)
 
 pytestmark = pytest.mark.lab
 ZK = dict(zk_hosts=ZK_HOSTS, zk_chroot=ZK_CHROOT)
@@ -113,6 +117,43 @@ def test_guarded_skip_rerun_reports_no_change_then_undo(consumed_group):
     assert restored["changed"] is True and zk.get(node)[0] == str(seen).encode()
 
 
+def test_report_shows_an_unreadable_offset_node_and_consumer_offset_sets_it(consumed_group, tmp_path):
+    """A hand edit gone wrong: 'abc' in one partition's offset node of a real group. offsets_report.yml shows it in
+    its table and JSON and says the group cannot start; the remedy it names (consumer_offset) sets it."""
+    topic, group, zk = consumed_group["topic"], consumed_group["group"], consumed_group["zk"]
+    node = f"/consumers/{group}/offsets/{topic}/2"
+    held = zk.get(node)[0]
+    zk.set(node, b"abc")
+    try:
+        code, output = run_companion_playbook("offsets_report.yml",
+                                              {"consumer_groups": group, "report_dir": str(tmp_path)})
+        assert code == 0, output[-4000:]
+        table = sorted(tmp_path.glob("offsets-*.txt"))[-1].read_text().splitlines()
+        lines = {line.split()[2]: line.split() for line in table[1:] if line.split()[0] == group}
+        assert sorted(lines) == ["0", "1", "2"], table
+        assert lines["2"][3] == "unreadable:'abc'" and lines["2"][4] == "20" and lines["2"][5] == "unknown"
+        report = json.loads(sorted(tmp_path.glob("offsets-*.json"))[-1].read_text())
+        assert [(u["group"], u["topic"], u["partition"], u["path"], u["raw"], u["reason"])
+                for u in report["unreadable_offsets"]] == [(group, topic, 2, node, "abc", "not a decimal offset")]
+        assert [row["partition"] for row in report["offsets"]] == [0, 1]
+        assert node in [stray["path"] for stray in report["stray_nodes"]]
+        [verdict] = report["unstartable_groups"]
+        assert verdict["group"] == group and verdict["paths"] == [node]
+        assert f"group '{group}' cannot start as it is: {node} holds 'abc'" in verdict["message"]
+        assert "kafka_ops.remediation.consumer_offset" in verdict["message"] and "restore a backup" in verdict["message"]
+        # The YAML callback folds long lines and doubles single quotes.
+        said = " ".join(output.replace("''", "'").split())
+        assert f"group '{group}' cannot start as it is: {node} holds 'abc'" in said, "the run does not say it"
+
+        fixed = run_module("consumer_offset", dict(ZK, group=group, target="offset", backup_dir=consumed_group["backups"],
+                                                   partition_offsets=[dict(topic=topic, partition=2, offset=20)]))
+        assert fixed["changed"] is True and not fixed["failed"], fixed.get("msg")
+        assert zk.get(node)[0] == b"20" and fixed["read_back"]["at_target"] == 1
+        assert f"# unreadable {node}:abc" in pathlib.Path(fixed["backup_file"]).read_text()
+    finally:
+        zk.set(node, held)
+
+
 def test_info_log_end_offsets_agree_with_get_offset_shell(lab, consumed_group):
     topic, group = consumed_group["topic"], consumed_group["group"]
     info = run_module("consumer_offset_info", dict(ZK, groups=[group]))
@@ -150,48 +191,33 @@ def test_concurrent_commit_during_a_large_change_leaves_nothing_changed(lab):
 
     The topic exists only as ZooKeeper metadata in a private chroot (a real 8,000-partition topic would overload
     the shared lab), so the range check is off (log_offsets=false)."""
-    chroot = f"/kafka_ops_it_{uuid.uuid4().hex[:8]}"
-    admin = zk_client("")
-    admin.ensure_path(chroot)
-    zk = zk_client(chroot)
     group, topic, count = "race", "race-topic", 8000
     stop = threading.Event()
-    try:
-        zk.create(f"/brokers/topics/{topic}", json.dumps(
-            {"version": 2, "partitions": {str(p): [1] for p in range(count)}}).encode(), makepath=True)
-        zk.ensure_path(f"/consumers/{group}/ids")
-        zk.ensure_path(f"/consumers/{group}/offsets/{topic}")
-        for start in range(0, count, 2000):
-            transaction = zk.transaction()
-            for partition in range(start, start + 2000):
-                transaction.create(f"/consumers/{group}/offsets/{topic}/{partition}", b"7")
-            transaction.commit()
-        before = snapshot(zk, group)
-        last = f"/consumers/{group}/offsets/{topic}/{count - 1}"
+    with private_group(group, topic, count) as (chroot, zk):
+        try:
+            before = snapshot(zk, group)
+            last = f"/consumers/{group}/offsets/{topic}/{count - 1}"
 
-        def writer():
-            while not stop.is_set():
-                zk.set(last, b"7")
+            def writer():
+                while not stop.is_set():
+                    zk.set(last, b"7")
 
-        thread = threading.Thread(target=writer, daemon=True)
-        thread.start()
-        result = run_module("consumer_offset", dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group, topics=[topic],
-                                                    target="offset", offset=9, log_offsets=False, backup=False))
-        stop.set()
-        thread.join()
+            thread = threading.Thread(target=writer, daemon=True)
+            thread.start()
+            result = run_module("consumer_offset", dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group,
+                                                        topics=[topic], target="offset", offset=9,
+                                                        log_offsets=False, backup=False))
+            stop.set()
+            thread.join()
+        finally:
+            stop.set()
         assert result.get("failed"), result
         assert "changed by someone else" in result["msg"] and "undone" in result["msg"]
+        assert result["changed"] is False, "the undone transaction counted as a change"
         # The first transaction was committed and then undone, so versions moved on; every value is as before.
         after = snapshot(zk, group)
         assert len(after) == len(before) == count + 1
         assert {p: v[0] for p, v in after.items() if v} == {p: v[0] for p, v in before.items() if v}
-    finally:
-        stop.set()
-        zk.stop()
-        zk.close()
-        admin.delete(chroot, recursive=True)
-        admin.stop()
-        admin.close()
 
 
 def test_wrong_digest_credentials_fail_with_one_line(lab):
@@ -215,3 +241,48 @@ def test_wrong_digest_credentials_fail_with_one_line(lab):
         admin.delete(chroot, recursive=True)
         admin.stop()
         admin.close()
+
+
+def test_overwrite_after_the_last_commit_is_reported_as_a_change(lab, tmp_path):
+    """10,000 partitions in two transactions on the real ZooKeeper; right after the transaction holding the last
+    partition commits, another client overwrites that node, before the module reads back.
+
+    The overwrite comes in through the module's ZooKeeper client factory (ModuleRunner.zookeeper_factory, the
+    seam unit tests use for their fake): the module runs in-process with the real client, whose commit lets the
+    other client write once its own transaction is in. Private chroot, no brokers (log_offsets=false)."""
+    group, topic, count = "overwrite", "overwrite-topic", 10000
+    last = f"/consumers/{group}/offsets/{topic}/{count - 1}"
+    commits = []
+    with private_group(group, topic, count) as (chroot, other):
+
+        class OtherWriterAfterCommit(zookeeper.ZooKeeper):
+            def commit(self, operations):
+                results = super().commit(operations)
+                commits.append(len(operations))
+                if any(operation[1] == last for operation in operations):
+                    other.set(last, b"3")
+                return results
+
+        args = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group, topics=[topic], target="offset", offset=9,
+                    log_offsets=False, backup_dir=str(tmp_path))
+        result = run_in_process(consumer_offset.main, args, None, zookeeper_factory=OtherWriterAfterCommit)
+
+        assert result["failed"] and result["changed"] is True, result.get("msg")
+        assert len(commits) == result["transactions"] == 2
+        held = snapshot(other, group)
+        assert sum(value[0] == b"9" for value in held.values() if value) == count - 1 and held[last][0] == b"3"
+        read_back = result["read_back"]
+        assert (read_back["at_target"], read_back["as_before"], read_back["overwritten"]) == (count - 1, 0, 1)
+        assert read_back["overwritten_sample"] == [dict(topic=topic, partition=count - 1, before=7, target=9,
+                                                        holds="3")]
+        assert f"({topic}/{count - 1} holds '3', not 9)" in result["msg"] and "\n" not in result["msg"]
+        assert "plan" not in result and len(json.dumps(result)) < 4000
+        report = json.loads(pathlib.Path(result["report_file"]).read_text(encoding="utf-8"))
+        assert len(report["partitions"]) == count and report["partitions"][-1]["state"] == "overwritten"
+
+        restored = run_in_process(consumer_offset.main, dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group,
+                                                             target="file", file=result["backup_file"],
+                                                             log_offsets=False, backup=False), None)
+        assert restored["changed"] is True and not restored.get("failed"), restored.get("msg")
+        assert restored["read_back"]["at_target"] == count
+        assert {value[0] for value in snapshot(other, group).values() if value} == {b"7"}

@@ -36,10 +36,12 @@ class FakeLogOffsets:
         self.closed = True
 
 
-def run_module(main, args, zookeeper, kafka=None, check_mode=False, diff=False, kafka_factory=None):
+def run_module(main, args, zookeeper, kafka=None, check_mode=False, diff=False, kafka_factory=None,
+               zookeeper_factory=None):
     """Returns the module's result dict; result['failed'] is True when it called fail_json.
 
-    The broker client is `kafka` unless kafka_factory is given (pass the real one to exercise it).
+    The clients are `zookeeper` and `kafka` unless zookeeper_factory or kafka_factory is given (pass the real
+    ones to exercise them).
     """
     def leave(_module, **result):
         raise ModuleExit(result)
@@ -54,7 +56,8 @@ def run_module(main, args, zookeeper, kafka=None, check_mode=False, diff=False, 
         stack.enter_context(mock.patch.object(basic.AnsibleModule, "exit_json", leave))
         stack.enter_context(mock.patch.object(basic.AnsibleModule, "fail_json", fail))
         stack.enter_context(mock.patch.object(basic.AnsibleModule, "warn", lambda _m, text: warnings.append(text)))
-        stack.enter_context(mock.patch.object(ModuleRunner, "zookeeper_factory", lambda params: zookeeper))
+        stack.enter_context(mock.patch.object(ModuleRunner, "zookeeper_factory",
+                                              zookeeper_factory or (lambda params: zookeeper)))
         stack.enter_context(mock.patch.object(ModuleRunner, "kafka_factory",
                                               kafka_factory or (lambda params, servers: kafka)))
         try:

@@ -452,3 +452,27 @@ def test_offset_info_returns_unreadable_offsets_and_shows_them_in_the_table():
         ("billing", "orders", 1, f"{OFFSETS}/1", "abc", "not a decimal offset", 100)]
     assert [s["path"] for s in result["stray_nodes"]] == [f"{OFFSETS}/1"]
     assert [line.split()[2:4] for line in result["table"][1:]] == [["0", "5"], ["1", "unreadable:'abc'"], ["2", "7"]]
+
+
+def test_a_connection_lost_for_good_while_writing_says_the_offsets_may_have_changed(tmp_path):
+    """The answer to the only transaction is lost (it applied) and ZooKeeper cannot be read to settle it, nor
+    afterwards: the run cannot tell, so it says the offsets may have changed and counts it as a change."""
+    zk = cluster(offsets={0: 5, 1: 5, 2: 5})
+    zk.lose_answer_at = 0
+    commit = zk.commit
+
+    def lose_the_connection(*_args):
+        raise type("ConnectionLoss", (Exception,), {})()
+
+    def commit_then_lose_everything(operations):
+        try:
+            return commit(operations)
+        finally:
+            zk.read_nodes = lose_the_connection
+
+    zk.commit = commit_then_lose_everything
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=9), zk, kafka())
+    assert result["failed"] and result["changed"] is True and result["read_back"] is None
+    assert result["msg"].startswith("ZooKeeper failed while writing: ConnectionLoss; the offsets could not be read "
+                                    "back (ConnectionLoss): they may have changed")
+    assert [zk.data(f"{OFFSETS}/{p}") for p in range(3)] == [b"9"] * 3 and os.path.exists(result["report_file"])
