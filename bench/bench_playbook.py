@@ -219,6 +219,9 @@ def main() -> None:
         modules = measured[-1][1].get("modules", {})
         print(f"  {name} {mode} module runs of the last run by action: "
               + ", ".join(f"{action} {count}" for action, count in sorted(modules.items())))
+        slowest = measured[-1][1].get("tasks", [])[:8]
+        print(f"  {name} {mode} slowest tasks of the last run (s): "
+              + "; ".join(f"{task} {seconds:.2f}" for task, seconds in slowest))
 
 
 if __name__ == "__main__":

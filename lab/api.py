@@ -47,6 +47,11 @@ def produce(topic: str, count: int, partitions: int = 3, records_per_batch: int 
     return topics.produce(topic, count, partitions, records_per_batch, first_index)
 
 
+def delete_group(group: str) -> None:
+    """Remove a legacy group's ZooKeeper tree (/consumers/<group>): offsets, owners and member ids."""
+    topics.delete_group(group)
+
+
 def end_offsets(topic: str) -> dict[int, int]:
     return topics.end_offsets(topic)
 

@@ -90,6 +90,13 @@ def delete_topic(topic: str, timeout: float = TOPIC_WAIT) -> None:
             time.sleep(0.2)
 
 
+def delete_group(group: str) -> None:
+    """Remove /consumers/<group> and everything under it; a group that is not there is fine."""
+    with zk.client() as client:
+        if client.exists(f"/consumers/{group}"):
+            client.delete(f"/consumers/{group}", recursive=True)
+
+
 def end_offsets(topic: str) -> dict[int, int]:
     from kafka import KafkaConsumer, TopicPartition
 

@@ -2,7 +2,8 @@
 # Copyright: contributors to kafka_ops.remediation
 # Apache License 2.0 (see LICENSE)
 """Counts what a playbook run costs in process starts: module runs (a Python start on the target, or on the
-controller for delegated ones) and raw commands, per action, written as JSON to $MODULE_STARTS_FILE at the end.
+controller for delegated ones) and raw commands, per action, and the seconds each task took (from its start to
+the next task's), written as JSON to $MODULE_STARTS_FILE at the end.
 
 Only the benchmarks enable it (ANSIBLE_CALLBACKS_ENABLED=module_starts with this directory on
 ANSIBLE_CALLBACK_PLUGINS).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 
 from ansible.plugins.callback import CallbackBase
@@ -21,7 +23,8 @@ name: module_starts
 type: aggregate
 short_description: Count module runs and raw commands per action (benchmarks only)
 description:
-  - Writes {"modules": {action: count}, "raw": count} to the file named by MODULE_STARTS_FILE.
+  - Writes {"modules": {action: count}, "module_runs": n, "raw": count, "tasks": [[name, seconds], ...]} to the
+    file named by MODULE_STARTS_FILE.
 requirements:
   - enabled with ANSIBLE_CALLBACKS_ENABLED
 """
@@ -46,6 +49,21 @@ class CallbackModule(CallbackBase):
     def __init__(self) -> None:
         super().__init__()
         self.modules: Counter = Counter()
+        self.task_seconds: Counter = Counter()
+        self.current: tuple[str, float] | None = None
+
+    def _close_task(self) -> None:
+        if self.current is not None:
+            name, began = self.current
+            self.task_seconds[name] += time.monotonic() - began
+            self.current = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional) -> None:
+        self._close_task()
+        self.current = (task.get_name(), time.monotonic())
+
+    def v2_playbook_on_play_start(self, play) -> None:
+        self._close_task()
 
     def _count(self, result, looped: bool) -> None:
         action = _short(result._task.action)
@@ -72,9 +90,11 @@ class CallbackModule(CallbackBase):
         self._count(result, looped=True)
 
     def v2_playbook_on_stats(self, stats) -> None:
+        self._close_task()
         target = os.environ.get("MODULE_STARTS_FILE")
         if target:
             raw = self.modules.pop("raw", 0)
+            tasks = [[name, round(seconds, 2)] for name, seconds in self.task_seconds.most_common()]
             with open(target, "w", encoding="utf-8") as handle:
-                json.dump({"modules": dict(self.modules), "module_runs": sum(self.modules.values()), "raw": raw},
-                          handle)
+                json.dump({"modules": dict(self.modules), "module_runs": sum(self.modules.values()), "raw": raw,
+                           "tasks": tasks}, handle)

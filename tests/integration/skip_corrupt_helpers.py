@@ -92,10 +92,11 @@ def latest_report(report_dir: pathlib.Path, group: str) -> dict:
 
 
 def cleanup(lab, group: str) -> None:
-    """Leave the lab as the tests found it: consumer stopped, topic gone, brokers up and in sync."""
+    """Leave the lab as the tests found it: consumer stopped, topic and group gone, brokers up and in sync."""
     try:
         lab.consumer_stop(group)
     finally:
         lab.start_brokers()
         remove_journal(group)
         lab.delete_topic(group)
+        lab.delete_group(group)
