@@ -139,7 +139,7 @@ def playbook(repo: Path, group: str, broker_restart: str, report_dir: Path) -> t
                              "-e", json.dumps(extra)], cwd=repo, env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - began
     if result.returncode != 0:
-        raise RuntimeError(f"skip_corrupt.yml of {repo} failed for {group}:\n{result.stdout[-3000:]}")
+        raise RuntimeError(f"skip_corrupt.yml of {repo} failed for {group}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     counts = json.loads(counts_file.read_text()) if counts_file.exists() else {}
     return elapsed, counts
 

@@ -23,8 +23,8 @@ name: module_starts
 type: aggregate
 short_description: Count module runs and raw commands per action (benchmarks only)
 description:
-  - Writes {"modules": {action: count}, "module_runs": n, "raw": count, "tasks": [[name, seconds], ...]} to the
-    file named by MODULE_STARTS_FILE.
+  - "Writes {modules: {action: count}, module_runs: n, raw: count, tasks: [[name, seconds], ...]} as JSON to the
+    file named by MODULE_STARTS_FILE."
 requirements:
   - enabled with ANSIBLE_CALLBACKS_ENABLED
 """
