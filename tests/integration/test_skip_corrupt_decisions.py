@@ -90,7 +90,7 @@ def test_a_refused_offset_change_after_full_stop_starts_the_brokers_again_and_a_
     assert journal(group)["phase"] == "refused"
 
     # The rerun sees the new situation: a fresh preflight, not the old plan.
-    for _ in range(60):
+    for _attempt in range(60):
         if lab.consumer_status(group)["partitions"]:
             break
         time.sleep(0.5)
