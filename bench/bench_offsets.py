@@ -30,7 +30,7 @@ from kazoo.client import KazooClient  # noqa: E402
 
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleRunner  # noqa: E402
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner  # noqa: E402
 from ansible_collections.kafka_ops.remediation.plugins.modules import (  # noqa: E402
     consumer_offset, consumer_offset_info)
 

@@ -45,7 +45,7 @@ if sys.argv[1] == "python":
     sys.modules["crc32c"] = None
     sys.modules["google_crc32c"] = None
 sys.path.insert(0, sys.argv[2])
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import log_dir_scan
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format import log_dir_scan
 targets = log_dir_scan.targets_for_paths([sys.argv[3]])
 start = None if sys.argv[4] == "-" else int(sys.argv[4])
 began = time.perf_counter()

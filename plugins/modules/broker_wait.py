@@ -161,8 +161,8 @@ summary:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates, waiter
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import broker_gates, waiter
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 
 
 def run(runner: ModuleRunner) -> dict:

@@ -148,8 +148,8 @@ healthy:
   sample: true
 """
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner
 
 
 def run(runner: ModuleRunner) -> dict:

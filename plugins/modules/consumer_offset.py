@@ -304,11 +304,11 @@ report_file:
 import datetime
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan, offset_store
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_plan, offset_store
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup,
     write_failure_report)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 
 NEEDS_BROKERS = ("earliest", "latest", "datetime", "duration")
 

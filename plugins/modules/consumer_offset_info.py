@@ -205,9 +205,10 @@ table:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, offset_info
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import format_table
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_info
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import format_table
 
 
 def run(runner: ModuleRunner) -> dict:

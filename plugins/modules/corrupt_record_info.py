@@ -203,7 +203,7 @@ crc32c_implementation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_dir_scan import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (
     ScanError, log_dirs_from_server_properties, scan, targets_for_paths, targets_for_topic)
 
 

@@ -162,8 +162,8 @@ waiting:
   sample: [{"topic": "invoices", "partition": 3, "target_offset": 120432, "committed_offset": 120431}]
 """
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import group_gates
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import group_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 
 
 def run(runner: ModuleRunner) -> dict:

@@ -141,9 +141,9 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.report_files import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.report_files import (
     ReportFilesError, write_report_files)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.run_journal import JournalError, parse_mode
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.run_journal import JournalError, parse_mode
 
 
 def argument_spec() -> dict:

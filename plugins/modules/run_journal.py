@@ -149,7 +149,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.run_journal import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.run_journal import (
     JournalError, journal_absent, journal_present, parse_mode)
 
 

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from kazoo.client import KazooClient
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
 # tests/ is on sys.path (its conftest.py): the unit tests' harness runs a module's main() in-process.
 from unit.module_harness import run_module as run_with_clients
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 from lab import api as lab_api  # noqa: E402  pylint: disable=C0413
 from segment_builder import legacy_gzip_wrapper, legacy_message, v2_batch  # noqa: E402  pylint: disable=C0413
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_dir_scan import (  # noqa: E402
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (  # noqa: E402
     scan, targets_for_paths)
 
 pytestmark = pytest.mark.lab

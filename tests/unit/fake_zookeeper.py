@@ -1,4 +1,4 @@
-"""An in-memory stand-in for module_utils.zookeeper.ZooKeeper, for driving modules' main() in unit tests."""
+"""An in-memory stand-in for module_utils.connection.zookeeper.ZooKeeper, for driving modules' main() in unit tests."""
 
 import types
 

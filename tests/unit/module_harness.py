@@ -6,7 +6,7 @@ from unittest import mock
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner
 
 
 class ModuleExit(Exception):

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import broker_gates
 from ansible_collections.kafka_ops.remediation.plugins.modules import broker_wait
 
 from fake_zookeeper import FakeZooKeeper

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state
 
 
 def state(leader, isr, epoch=3):

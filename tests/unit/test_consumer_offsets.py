@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import consumer_offsets as co
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import consumer_offsets as co
 
 
 def test_paths():

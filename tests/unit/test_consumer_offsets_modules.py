@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_plan
 from ansible_collections.kafka_ops.remediation.plugins.modules import cluster_info, consumer_offset, consumer_offset_info
 
 from fake_zookeeper import FakeZooKeeper

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan as op
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import OffsetDataError
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.offset_plan import Stored
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_plan as op
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import OffsetDataError
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.offset_plan import Stored
 
 A0, A1, B0 = ("a", 0), ("a", 1), ("b", 0)
 CURRENT = {A0: Stored(10, 4), A1: Stored(20, 0), B0: Stored(None, None)}

@@ -8,7 +8,7 @@ import random
 import crc32c as c_crc32c
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import crc32c
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format import crc32c
 
 
 def test_check_value_of_the_castagnoli_polynomial():

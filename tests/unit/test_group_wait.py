@@ -6,8 +6,9 @@ from unittest import mock
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.action import group_wait as group_wait_action
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import group_gates, zookeeper
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import group_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner
 from ansible_collections.kafka_ops.remediation.plugins.modules import group_wait
 
 from fake_zookeeper import FakeZooKeeper

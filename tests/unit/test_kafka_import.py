@@ -7,7 +7,7 @@ import sys
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import kafka_client
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client
 from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset_info
 
 from fake_zookeeper import FakeZooKeeper
@@ -24,7 +24,7 @@ import json, sys
 sys.path[:0] = sys.argv[1:3]
 from fake_zookeeper import FakeZooKeeper
 from module_harness import run_module
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import kafka_client
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client
 from ansible_collections.kafka_ops.remediation.plugins.modules import (
     cluster_info, consumer_offset, consumer_offset_info)
 

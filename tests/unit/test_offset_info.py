@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import consumer_offsets as co
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_info as oi
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.offset_info import OffsetNode, Snapshot
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import consumer_offsets as co
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_info as oi
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.offset_info import OffsetNode, Snapshot
 
 PATH = "/consumers/billing/offsets/orders"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_outcome as oo
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_outcome as oo
 
 
 def entry(partition, before, after):

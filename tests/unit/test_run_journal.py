@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import run_journal
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files import run_journal
 from ansible_collections.kafka_ops.remediation.plugins.modules import run_journal as run_journal_module
 from file_helpers import failing_once, heavy_imports_of, listing, mode_of
 from module_harness import run_module

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import waiter
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import waiter
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
 
 
 def params(**overrides):

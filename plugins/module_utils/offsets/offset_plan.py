@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, TopicPartition, encode_offset, offsets_path, parents_of)
 
 # One multi must stay well below ZooKeeper's jute.maxbuffer (1 MiB by default), which also bounds the proposal

@@ -5,7 +5,7 @@
 
 One module call walks every stage with one ZooKeeper session and sub-second polls, instead of one task
 (and one module start-up) per gate and per retry. The stages run on the collection's one waiter
-(module_utils/waiter.py).
+(module_utils/cluster/waiter.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import socket
 from typing import Any, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, cluster_state
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.waiter import Stage
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read, cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster.waiter import Stage
 
 SHOWN_UNREADY = 10
 

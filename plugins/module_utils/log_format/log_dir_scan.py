@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.crc32c import IMPLEMENTATION
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_segment import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import IMPLEMENTATION
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
     V2_HEADER_SIZE, ReadWindow, dump_log_line, framing_damage_line, read_header)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_segment_scan import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment_scan import (
     Damage, OffsetIndex, SegmentScanner, resolve_damage)
 
 SEGMENT_NAME = re.compile(r"^(\d{20})\.log$")

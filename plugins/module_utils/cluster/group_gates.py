@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import waiter
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import waiter
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, ids_path, offsets_path, parse_offset)
 
 STATES = ["inactive", "active", "flowing"]

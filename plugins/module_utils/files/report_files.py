@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.run_journal import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.run_journal import (
     create_directories, file_mode, locked_directory, missing_directories, render_journal, write_text_atomically)
 
 # Ansible's default MAX_FILE_SIZE_FOR_DIFF: a bigger file is reported as too large to show, as copy and

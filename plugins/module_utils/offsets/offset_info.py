@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     NEGATIVE_OFFSET, OffsetDataError, group_path, ids_path, iso_utc, offset_problem, offsets_path, owners_path, parse_offset,
     stray_offset_path, unreadable_text)
 

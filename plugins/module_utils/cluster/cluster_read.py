@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state
 
 
 def registered_broker_ids(zk) -> list[int]:

@@ -10,7 +10,8 @@ from typing import Any, Callable, Optional
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_state, kafka_client, zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client, zookeeper
 
 
 class ModuleError(Exception):

@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.crc32c import crc32c
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import crc32c
 
 LOG_OVERHEAD = 12
 MAGIC_POSITION = 16

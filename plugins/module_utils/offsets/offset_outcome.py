@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import TopicPartition, offset_problem
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import TopicPartition, offset_problem
 
 # Enough partitions in a failure to see what happened; the report file holds all of them.
 SAMPLE_SIZE = 10

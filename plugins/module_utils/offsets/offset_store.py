@@ -10,12 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, TopicPartition, group_path, ids_path, offset_problem, offsets_path, parse_offset, unreadable_text)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_outcome
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.offset_plan import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_outcome
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.offset_plan import (
     Stored, split_transactions, undo_operations)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.zookeeper import describe_zookeeper_exception
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.zookeeper import describe_zookeeper_exception
 
 
 class TransactionFailed(Exception):

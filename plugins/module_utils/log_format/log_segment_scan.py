@@ -15,8 +15,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Tuple
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.crc32c import crc32c
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_segment import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import crc32c
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
     CODEC_MASK, HEADER_UP_TO_MAGIC, LEGACY_CRC_START, LOG_OVERHEAD, MAXIMUM_SIZE, MINIMUM_SIZE, OFFSET_AND_SIZE, V2_CRC_START,
     V2_HEADER, V2_HEADER_SIZE, EntryHeader, ReadWindow, computed_crc, first_offset_of, read_header, validates)
 
