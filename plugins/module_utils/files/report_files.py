@@ -4,10 +4,10 @@
 """The report files of a run, written on the controller in one call, each replaced atomically.
 
 Every entry is validated and planned before any file is written, so a bad entry leaves every file as it was.
-Each write is run_journal's atomic replace (temp file in the same directory, fsync, rename, fsync of the
-directory): a crash leaves the old file or the new one, never a torn one. A file that already holds the asked
-content with the asked mode is left alone, so a rerun reports no change. Standard library only: the module
-runs in its own AnsiballZ process and must start fast.
+Each write is the collection's atomic replace (files/atomic_file.py: temp file in the same directory, fsync,
+rename, fsync of the directory): a crash leaves the old file or the new one, never a torn one. A file that
+already holds the asked content with the asked mode is left alone, so a rerun reports no change. Standard
+library only: the module runs in its own AnsiballZ process and must start fast.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.atomic_file import write_text_atomically
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.run_journal import (
-    create_directories, file_mode, locked_directory, missing_directories, render_journal, write_text_atomically)
+    create_directories, file_mode, locked_directory, missing_directories, render_journal)
 
 # Ansible's default MAX_FILE_SIZE_FOR_DIFF: a bigger file is reported as too large to show, as copy and
 # template do, instead of flooding the output.

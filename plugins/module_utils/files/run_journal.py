@@ -4,10 +4,10 @@
 """The journal of a remediation run: a JSON object on the controller that a rerun resumes from.
 
 One call reads the journal, merges top-level keys into it and, when the content changes, replaces the file
-atomically (temp file in the same directory, fsync, rename, fsync of the directory), so that a crash leaves
-either the old or the new journal, never a torn one. Writers hold an exclusive flock on the journal's
-directory for the whole read-modify-write, so two runs cannot lose each other's update. Standard library only:
-the module runs in its own AnsiballZ process and must start fast.
+atomically (files/atomic_file.py: temp file in the same directory, fsync, rename, fsync of the directory), so
+that a crash leaves either the old or the new journal, never a torn one. Writers hold an exclusive flock on the
+journal's directory for the whole read-modify-write, so two runs cannot lose each other's update. Standard
+library only: the module runs in its own AnsiballZ process and must start fast.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import fcntl
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from typing import Any, Optional
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.atomic_file import (
+    fsync_directory, write_text_atomically)
 
 MAX_MODE = 0o7777
 JSON_TYPE_NAMES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
@@ -116,14 +118,6 @@ def missing_directories(directory: str, content: str = "the journal") -> list[st
     return list(reversed(missing))
 
 
-def fsync_directory(directory: str) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def create_directories(directories: list[str], mode: int) -> None:
     for directory in directories:
         try:
@@ -149,28 +143,6 @@ def locked_directory(directory: str) -> Iterator[int]:
 def write_atomically(path: str, journal: dict, mode: int, directory_descriptor: int) -> None:
     """Replace path with the rendered journal; on any failure the old file stays and no temp file is left."""
     write_text_atomically(path, render_journal(journal), mode, directory_descriptor)
-
-
-def write_text_atomically(path: str, text: str, mode: int, directory_descriptor: int) -> None:
-    """Replace path with text (UTF-8); on any failure the old file stays and no temp file is left.
-
-    directory_descriptor is an open descriptor of path's directory, fsynced after the rename.
-    """
-    directory, name = os.path.split(path)
-    descriptor, temp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_path)
-        raise
-    # The rename is durable only once the directory entry is on disk.
-    os.fsync(directory_descriptor)
 
 
 def file_mode(path: str) -> Optional[int]:
