@@ -3,6 +3,7 @@
 import datetime
 import os
 import stat
+from unittest import mock
 
 import pytest
 
@@ -63,6 +64,21 @@ def test_backup_round_trip_with_absent_nodes(tmp_path):
     loaded = co.read_offsets_file(path, "billing")
     assert loaded.targets == before
     assert loaded.absent_parents == ["/consumers/billing/offsets/orders"]
+
+
+def test_a_backup_is_replaced_atomically_and_its_directory_synced(tmp_path):
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor):
+        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
+        real_fsync(descriptor)
+
+    with mock.patch.object(co.os, "fsync", recording_fsync):
+        path = co.write_backup(str(tmp_path), "billing", "/consumers/billing/offsets/orders/0:15\n",
+                               datetime.datetime(2026, 11, 26, 14, 0, tzinfo=datetime.timezone.utc))
+    assert synced == [False, True]  # the temp file, then the directory after the rename
+    assert os.listdir(tmp_path) == [os.path.basename(path)]
 
 
 @pytest.mark.parametrize("text, message", [

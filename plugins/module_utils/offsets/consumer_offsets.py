@@ -9,9 +9,10 @@ import datetime
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Union
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.atomic_file import write_text_atomically
 
 ABSENT_MARK = "# absent "
 NEGATIVE_OFFSET = "a negative offset"
@@ -207,18 +208,7 @@ def write_private_file(directory: str, name: str, text: str) -> str:
     directory = os.path.expanduser(directory)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     target = os.path.join(directory, name)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".backup-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_text_atomically(target, text, 0o600)
     return target
 
 
