@@ -36,15 +36,16 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
 attributes:
   check_mode:
     support: full
-    description: Reads, checks and plans everything and returns the plan; writes nothing, not even the backup.
+    details: Reads, checks and plans everything and returns the plan; writes nothing, not even the backup.
   diff_mode:
     support: full
-    description: Shows each changed partition's offset before and after.
+    details: Shows each changed partition's offset before and after.
 options:
   group:
     description: The consumer group (C(group.id) of the legacy consumer).

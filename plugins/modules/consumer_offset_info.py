@@ -29,15 +29,10 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
+  - kafka_ops.remediation.attributes.read_only
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
 options:
   groups:
     description:

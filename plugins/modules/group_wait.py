@@ -31,15 +31,13 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
+  - kafka_ops.remediation.attributes.read_only
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
 attributes:
   check_mode:
-    support: full
-    description: Waits for nothing in check mode (the stop or start it follows did not happen) and returns C(changed=false).
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
+    details: Waits for nothing in check mode (the stop or start it follows did not happen) and returns C(changed=false).
   action:
     support: full
     description: Runs on the controller as an action plugin; only O(process_command) runs on the task's host.

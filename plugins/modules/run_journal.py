@@ -23,13 +23,15 @@ description:
     Ansible's fixed overhead per task.
 author:
   - Kafka Ops maintainers (@kafka-ops)
+extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
 attributes:
   check_mode:
     support: full
-    description: Reads the journal and returns what it would hold, with the diff; writes, creates and removes nothing.
+    details: Reads the journal and returns what it would hold, with the diff; writes, creates and removes nothing.
   diff_mode:
     support: full
-    description: Shows the journal's JSON text before and after.
+    details: Shows the journal's JSON text before and after.
   platform:
     support: full
     platforms: posix
