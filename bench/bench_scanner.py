@@ -25,11 +25,11 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / ".ansible" / "collections"
 sys.path.insert(0, str(COLLECTIONS))
-sys.path.insert(0, str(REPO / "tests" / "unit"))
-
-from segment_builder import v2_batch  # noqa: E402  pylint: disable=wrong-import-position
 
 import crc32c  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import (  # noqa: E402  pylint: disable=wrong-import-position
+    v2_batch)
 
 SEGMENT_BYTES = 1 << 30
 BATCH_BYTES = 16 << 10

@@ -14,8 +14,8 @@ from typing import Iterator
 from kazoo.client import KazooClient
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
-# tests/ is on sys.path (its conftest.py): the unit tests' harness runs a module's main() in-process.
-from unit.module_harness import run_module as run_with_clients
+# The unit tests' harness runs a module's main() in-process.
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module as run_with_clients
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ZK_HOSTS = "127.0.0.10:2181"

@@ -8,8 +8,8 @@ import pytest
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import broker_gates
 from ansible_collections.kafka_ops.remediation.plugins.modules import broker_wait
 
-from fake_zookeeper import FakeZooKeeper
-from module_harness import run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 
 ZK = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
 

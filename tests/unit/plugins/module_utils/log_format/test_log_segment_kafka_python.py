@@ -10,7 +10,7 @@ from kafka.record.default_records import DefaultRecordBatchBuilder
 from kafka.record.legacy_records import LegacyRecordBatchBuilder
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import scan, targets_for_paths
-from segment_builder import positions
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import positions
 
 GZIP = 1
 

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.kafka_ops.remediation.plugins.modules import corrupt_record_info
-from segment_builder import positions, v2_batch
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import positions, v2_batch
 
 BATCHES = [v2_batch(base, [b"value-%d" % (base + i) for i in range(5)]) for base in (0, 5, 10, 15)]
 

@@ -10,20 +10,19 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client
 from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset_info
 
-from fake_zookeeper import FakeZooKeeper
-from module_harness import run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 
-UNIT_TESTS = pathlib.Path(__file__).resolve().parent
-COLLECTIONS = UNIT_TESTS.parents[1] / ".ansible" / "collections"
+COLLECTIONS = pathlib.Path(__file__).resolve().parents[5] / ".ansible" / "collections"
 ZK_ARGS = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
 
 # Runs in a fresh interpreter, because this pytest process has kafka-python loaded by other tests.
 # Every ZooKeeper-only call gets the real kafka_factory, so a broker client created by mistake would load kafka.
 ZOOKEEPER_ONLY_CALLS = r"""
 import json, sys
-sys.path[:0] = sys.argv[1:3]
-from fake_zookeeper import FakeZooKeeper
-from module_harness import run_module
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client
 from ansible_collections.kafka_ops.remediation.plugins.modules import (
     cluster_info, consumer_offset, consumer_offset_info)
@@ -45,7 +44,7 @@ results = {
     "consumer_offset_info": run_module(consumer_offset_info.main, dict(zk_args, groups=["billing"], log_offsets=False),
                                        cluster(), kafka_factory=real),
     "consumer_offset": run_module(consumer_offset.main, dict(zk_args, group="billing", target="offset", offset=7,
-                                                             log_offsets=False, backup_dir=sys.argv[3]),
+                                                             log_offsets=False, backup_dir=sys.argv[2]),
                                   cluster(), kafka_factory=real),
 }
 mapped = kafka_client.describe_kafka_exception(ValueError("not from kafka-python"))
@@ -57,8 +56,8 @@ print(json.dumps(dict(results=results, mapped=mapped, loaded_by_zookeeper_calls=
 
 
 def test_zookeeper_only_calls_do_not_import_kafka(tmp_path):
-    ran = subprocess.run([sys.executable, "-c", ZOOKEEPER_ONLY_CALLS, str(COLLECTIONS), str(UNIT_TESTS),
-                          str(tmp_path / "backups")], capture_output=True, text=True, timeout=120, check=False)
+    ran = subprocess.run([sys.executable, "-c", ZOOKEEPER_ONLY_CALLS, str(COLLECTIONS), str(tmp_path / "backups")],
+                         capture_output=True, text=True, timeout=120, check=False)
     assert ran.returncode == 0, ran.stderr
     report = json.loads(ran.stdout.splitlines()[-1])
     for module, result in report["results"].items():

@@ -11,8 +11,8 @@ import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.files import report_files, run_journal
 from ansible_collections.kafka_ops.remediation.plugins.modules import report_files as report_files_module
-from file_helpers import failing_once, heavy_imports_of, listing, mode_of
-from module_harness import run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.file_helpers import failing_once, heavy_imports_of, listing, mode_of
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 
 REPORT = {"report": "skip_corrupt", "group": "billing", "records_lost_total": 3, "skipped": [{"partition": 1}]}
 SUMMARY = "# skip_corrupt: consumer group `billing`\n\n- Records lost: **3**\n"

@@ -11,9 +11,9 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection i
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner
 from ansible_collections.kafka_ops.remediation.plugins.modules import group_wait
 
-from fake_zookeeper import FakeZooKeeper
-from module_harness import FakeLogOffsets, run_module
-from test_waiter import FakeClock
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets, run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_clock import FakeClock
 
 ZK = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
 MEMBER = "billing_app1-1712-abc"

@@ -11,8 +11,8 @@ import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.files import run_journal
 from ansible_collections.kafka_ops.remediation.plugins.modules import run_journal as run_journal_module
-from file_helpers import failing_once, heavy_imports_of, listing, mode_of
-from module_harness import run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.file_helpers import failing_once, heavy_imports_of, listing, mode_of
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 
 PLANNED = {"phase": "planned", "group": "billing", "stop_order": [3, 1, 2], "triage": {"targets": []}}
 

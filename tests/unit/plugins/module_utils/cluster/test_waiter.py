@@ -3,21 +3,7 @@
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import waiter
-
-
-class FakeClock:
-    """time.monotonic and time.sleep for run_stages: sleeping advances the clock, nothing really waits."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_clock import FakeClock
 
 
 def answers(*values):

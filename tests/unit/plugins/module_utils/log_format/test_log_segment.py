@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (
     scan, targets_for_paths)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment_scan import SegmentScanner
-from segment_builder import index_bytes, legacy_gzip_wrapper, legacy_message, positions, v2_batch
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import index_bytes, legacy_gzip_wrapper, legacy_message, positions, v2_batch
 
 V2_BATCHES = [v2_batch(base, [b"value-%d" % (base + i) for i in range(5)]) for base in (0, 5, 10, 15)]
 V2_POSITIONS = positions(V2_BATCHES)

@@ -8,8 +8,8 @@ import pytest
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_plan
 from ansible_collections.kafka_ops.remediation.plugins.modules import cluster_info, consumer_offset, consumer_offset_info
 
-from fake_zookeeper import FakeZooKeeper
-from module_harness import FakeLogOffsets, run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets, run_module
 
 OFFSETS = "/consumers/billing/offsets/orders"
 ZK_ARGS = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
