@@ -1,268 +1,19 @@
-"""group_wait: the flowing predicate, every branch of the group gates, the module's main() and the action plugin."""
+"""group_wait's main() through the module-args / exit-json harness: passes, fails with one sentence, check mode."""
 
-import types
 from unittest import mock
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.action import group_wait as group_wait_action
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import group_gates
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner
 from ansible_collections.kafka_ops.remediation.plugins.modules import group_wait
 
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import MEMBER, ZK_ARGS, group, target
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets, run_module
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_clock import FakeClock
 
-ZK = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
-MEMBER = "billing_app1-1712-abc"
-
-
-def group(members=(), offsets=None, name="billing"):
-    """A group with live members and committed offsets {(topic, partition): offset}."""
-    nodes = {f"/consumers/{name}/ids": b""}
-    for member in members:
-        nodes[f"/consumers/{name}/ids/{member}"] = b'{"subscription": {"orders": 1}}'
-    for (topic, partition), offset in (offsets or {}).items():
-        nodes[f"/consumers/{name}/offsets/{topic}/{partition}"] = str(offset).encode()
-    return FakeZooKeeper(nodes)
-
-
-def target(partition, target_offset, topic="orders"):
-    return {"topic": topic, "partition": partition, "target_offset": target_offset}
-
-
-def params(**overrides):
-    return dict(dict(group="billing", state="inactive", targets=None, timeout=2.0, poll_interval=0.5,
-                     process_command=None), **overrides)
-
-
-class Sequence:
-    """Calls fn(n) on the n-th call: a ZooKeeper that changes between polls."""
-
-    def __init__(self, zk, changes):
-        self.zk = zk
-        self.changes = changes
-        self.calls = 0
-
-    def list_children(self, paths):
-        change = self.changes.get(self.calls)
-        if change:
-            change(self.zk)
-        self.calls += 1
-        return self.zk.list_children(paths)
-
-    def read_nodes(self, paths):
-        return self.zk.read_nodes(paths)
-
-
-def no_log_ends(_keys):
-    raise AssertionError("the brokers must not be asked")
-
-
-# The flowing predicate -------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("committed", "log_end", "target_offset", "past"), [
-    (None, 100, 20, False),   # no committed offset yet
-    (21, None, 20, True),     # beyond the target
-    (20, None, 20, False),    # at the target, log end unknown
-    (20, 20, 20, True),       # at the target, which is the log end: nothing newer to read
-    (20, 25, 20, False),      # at the target with records after it: not read yet
-    (19, 19, 20, False),      # log end below the target: the target is not written yet
-    (30, 25, 20, True),       # committed beyond the log end (log truncated): still past
-])
-def test_past_target(committed, log_end, target_offset, past):
-    assert group_gates.past_target(committed, log_end, target_offset) is past
-
-
-def test_log_end_is_asked_only_where_committed_sits_at_the_target():
-    targets = [target(0, 10), target(1, 20), target(2, 30), target(3, 40)]
-    committed = {("orders", 0): 11, ("orders", 1): 20, ("orders", 2): 5, ("orders", 3): None}
-    assert group_gates.log_end_needed(targets, committed) == [("orders", 1)]
-
-
-def test_split_targets_keeps_input_order_and_the_committed_offset_seen():
-    targets = [target(2, 30), target(0, 10), target(1, 20)]
-    committed = {("orders", 0): 11, ("orders", 1): 20, ("orders", 2): None}
-    flowing, waiting = group_gates.split_targets(targets, committed, {("orders", 1): 20})
-    assert flowing == [dict(topic="orders", partition=0, target_offset=10, committed_offset=11),
-                       dict(topic="orders", partition=1, target_offset=20, committed_offset=20)]
-    assert waiting == [dict(topic="orders", partition=2, target_offset=30, committed_offset=None)]
-
-
-# Phrases ---------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("rc", "stdout", "stderr", "phrase"), [
-    (0, "running", "", None),
-    (3, "consumer billing not running\n", "Shared connection to 127.0.0.21 closed.\r\n",
-     "process_command exited 3: consumer billing not running"),
-    (1, "", "", "process_command exited 1"),
-    (1, "", "pid file missing\n", "process_command exited 1: pid file missing"),
-    (127, "", "sh: 1: consumer-status.sh: not found\n",
-     "process_command could not run (exit 127: sh: 1: consumer-status.sh: not found)"),
-])
-def test_process_exit_phrase(rc, stdout, stderr, phrase):
-    assert group_gates.process_exit_phrase(rc, stdout, stderr) == phrase
-
-
-@pytest.mark.parametrize(("count", "phrase"), [
-    (1, "1 live consumer"), (2, "2 live consumers")])
-def test_live_consumers(count, phrase):
-    assert group_gates.live_consumers([f"m{n}" for n in range(count)]) == phrase
-
-
-def test_long_lists_are_cut_at_ten():
-    assert group_gates.member_list([f"m{n}" for n in range(12)]).endswith("m9, and 2 more")
-    waiting = [dict(topic="t", partition=n, target_offset=5, committed_offset=None) for n in range(11)]
-    assert group_gates.waiting_phrase(waiting).endswith("t/9 (no committed offset, target 5), and 1 more")
-
-
-# Options ---------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("overrides", "message"), [
-    (dict(poll_interval=0), "poll_interval must be above 0, got 0"),
-    (dict(timeout=-1), "timeout must not be negative, got -1"),
-    (dict(state="flowing"), "state=flowing needs targets: the partitions and the offsets to move past"),
-    (dict(state="active", targets=[target(0, 1)]), "targets apply to state=flowing only, not to state=active"),
-    (dict(process_command="true"), "process_command applies to state=active and state=flowing (a process that "
-                                   "must keep running), not to state=inactive"),
-])
-def test_bad_options_are_one_sentence(overrides, message):
-    with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        group_gates.wait(group(), params(**overrides), no_log_ends)
-    assert str(raised.value) == message
-
-
-# The waits, on the fake clock ------------------------------------------------------------------------------
-
-def run_wait(zk, clock=None, log_ends=no_log_ends, process_exit=None, **overrides):
-    clock = clock or FakeClock()
-    return group_gates.wait(zk, params(**overrides), log_ends, process_exit, clock=clock, sleep=clock.sleep)
-
-
-@pytest.mark.parametrize(("state", "members"), [("inactive", []), ("active", [MEMBER])])
-def test_a_state_that_holds_passes_at_the_first_check(state, members):
-    assert run_wait(group(members), state=state) == dict(changed=False, members=members, elapsed=0.0)
-
-
-def test_an_absent_group_is_inactive():
-    assert run_wait(FakeZooKeeper({}), state="inactive")["members"] == []
-
-
-def test_inactive_passes_when_the_last_member_leaves():
-    zk = group([MEMBER])
-    clock = FakeClock()
-    changes = Sequence(zk, {2: lambda z: z.nodes.pop(f"/consumers/billing/ids/{MEMBER}")})
-    assert run_wait(changes, clock) == dict(changed=False, members=[], elapsed=1.0)
-
-
-@pytest.mark.parametrize(("members", "message"), [
-    ([MEMBER], f"group 'billing' still has 1 live consumer after 2 s ({MEMBER}): stop it, or rerun when it has left"),
-    (["a", "b"], "group 'billing' still has 2 live consumers after 2 s (a, b): stop them, or rerun when they have left"),
-])
-def test_inactive_times_out_naming_every_live_member(members, message):
-    with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        run_wait(group(members))
-    assert str(raised.value) == message
-    assert raised.value.details == dict(changed=False, members=members, elapsed=2.0)
-
-
-def test_active_times_out_saying_no_consumer_joined():
-    with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        run_wait(group(), state="active", timeout=120)
-    assert str(raised.value).startswith("group 'billing' has no live consumer after 120 s: check that its "
-                                        "consumers started")
-    assert raised.value.details["elapsed"] == 120.0
-
-
-def test_active_ends_at_once_when_the_process_exited():
-    clock = FakeClock()
-    answers = iter([None, None, "process_command exited 3: consumer billing not running"])
-    with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        run_wait(group(), clock, process_exit=lambda: next(answers), state="active", timeout=120)
-    assert str(raised.value) == (
-        "the consumer process of group 'billing' exited 1.0 s into the wait, before the group had a live consumer "
-        "(process_command exited 3: consumer billing not running): look at its log, fix the cause and rerun")
-    assert clock.now == 1.0
-
-
-def test_active_does_not_ask_the_process_once_the_group_has_a_member():
-    asked = []
-    assert run_wait(group([MEMBER]), process_exit=lambda: asked.append(1), state="active")["members"] == [MEMBER]
-    assert asked == []
-
-
-def test_flowing_passes_on_committed_offsets_past_their_targets_without_asking_the_brokers():
-    zk = group([MEMBER], {("orders", 0): 11, ("orders", 1): 25})
-    result = run_wait(zk, state="flowing", targets=[target(0, 10), target(1, 20)])
-    assert result["flowing"] == [dict(topic="orders", partition=0, target_offset=10, committed_offset=11),
-                                 dict(topic="orders", partition=1, target_offset=20, committed_offset=25)]
-    assert result["waiting"] == []
-
-
-def test_flowing_asks_the_log_end_where_committed_sits_at_the_target():
-    asked = []
-
-    def log_ends(keys):
-        asked.append(keys)
-        return {("orders", 1): 20}
-
-    zk = group([MEMBER], {("orders", 0): 11, ("orders", 1): 20})
-    result = run_wait(zk, log_ends=log_ends, state="flowing", targets=[target(0, 10), target(1, 20)])
-    assert asked == [[("orders", 1)]]
-    assert result["waiting"] == []
-
-
-def test_flowing_waits_until_the_offset_moves():
-    zk = group([MEMBER], {("orders", 1): 20})
-    move = {2: lambda z: z.put("/consumers/billing/offsets/orders/1", b"23")}
-    result = run_wait(Sequence(zk, move), state="flowing", targets=[target(1, 21)])
-    assert result["flowing"][0]["committed_offset"] == 23
-    assert result["elapsed"] == 1.0
-
-
-@pytest.mark.parametrize(("members", "seen"), [
-    ([MEMBER], f"the group has 1 live consumer ({MEMBER})"),
-    ([], "the group has no live consumer"),
-])
-def test_flowing_times_out_naming_each_waiting_partition(members, seen):
-    zk = group(members, {("orders", 0): 11, ("orders", 1): 20})
-    with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        run_wait(zk, state="flowing", targets=[target(0, 10), target(1, 21), target(2, 5)])
-    assert str(raised.value) == (
-        "2 partition(s) of group 'billing' not past their target after 2 s: orders/1 (committed 20, target 21), "
-        f"orders/2 (no committed offset, target 5); {seen}: look at the consumer logs for the error it stops on")
-    assert raised.value.details["waiting"] == [
-        dict(topic="orders", partition=1, target_offset=21, committed_offset=20),
-        dict(topic="orders", partition=2, target_offset=5, committed_offset=None)]
-    assert raised.value.details["flowing"] == [dict(topic="orders", partition=0, target_offset=10, committed_offset=11)]
-
-
-def test_flowing_ends_at_once_when_the_process_exited():
-    zk = group([], {("orders", 1): 20})
-    with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        run_wait(zk, process_exit=lambda: "process_command exited 3", state="flowing", targets=[target(1, 21)])
-    assert str(raised.value) == (
-        "the consumer process of group 'billing' exited 0.0 s into the wait, before every partition moved past its "
-        "target (process_command exited 3); partitions still waiting: orders/1 (committed 20, target 21): look at "
-        "its log, fix the cause and rerun")
-
-
-def test_a_committed_offset_that_is_not_a_number_is_one_sentence():
-    zk = group([MEMBER])
-    zk.put("/consumers/billing/offsets/orders/1", b"garbage")
-    with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        run_wait(zk, state="flowing", targets=[target(1, 21)])
-    assert str(raised.value).startswith("/consumers/billing/offsets/orders/1 holds b'garbage', not a decimal offset")
-
-
-# The module's main() ---------------------------------------------------------------------------------------
 
 def test_module_passes_and_closes_its_clients():
     zk = group([MEMBER], {("orders", 1): 20})
     kafka = FakeLogOffsets({("orders", 1): (0, 20)})
-    result = run_module(group_wait.main, dict(ZK, group="billing", state="flowing",
+    result = run_module(group_wait.main, dict(ZK_ARGS, group="billing", state="flowing",
                                               targets=[target(1, 20)]), zk, kafka)
     assert not result.get("failed"), result
     assert result["waiting"] == [] and result["changed"] is False
@@ -270,7 +21,7 @@ def test_module_passes_and_closes_its_clients():
 
 
 def test_module_fails_with_the_sentence_and_the_last_read():
-    result = run_module(group_wait.main, dict(ZK, group="billing", timeout=0.1, poll_interval=0.05),
+    result = run_module(group_wait.main, dict(ZK_ARGS, group="billing", timeout=0.1, poll_interval=0.05),
                         group([MEMBER]))
     assert result["failed"]
     assert result["msg"].startswith("group 'billing' still has 1 live consumer after 0.1 s")
@@ -279,7 +30,7 @@ def test_module_fails_with_the_sentence_and_the_last_read():
 
 def test_module_in_check_mode_does_not_wait():
     zk = group([MEMBER])
-    result = run_module(group_wait.main, dict(ZK, group="billing"), zk, check_mode=True)
+    result = run_module(group_wait.main, dict(ZK_ARGS, group="billing"), zk, check_mode=True)
     assert result == dict(changed=False, msg="check mode: not waiting", warnings_seen=[])
 
 
@@ -287,74 +38,9 @@ def test_module_in_check_mode_does_not_wait():
 def test_module_runs_process_command_where_it_runs(rc, failed):
     zk = group([MEMBER] if not failed else [])
     with mock.patch("ansible.module_utils.basic.AnsibleModule.run_command", return_value=(rc, "", "")) as command:
-        result = run_module(group_wait.main, dict(ZK, group="billing", state="active", process_command="status",
+        result = run_module(group_wait.main, dict(ZK_ARGS, group="billing", state="active", process_command="status",
                                                   timeout=5), zk)
     assert bool(result.get("failed")) is failed
     if failed:
         assert command.call_args == mock.call("status", use_unsafe_shell=True)
         assert "(process_command exited 3)" in result["msg"]
-
-
-# The action plugin -----------------------------------------------------------------------------------------
-
-def action(args, check_mode=False, answers=()):
-    """The action plugin with a fake task and connection; answers are the process command's results in turn."""
-    task = types.SimpleNamespace(args=args, check_mode=check_mode, async_val=0, action="group_wait")
-    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir="/tmp/x"))
-    plugin = group_wait_action.ActionModule(task, connection, None, None, None)
-    replies = iter(answers)
-    plugin._low_level_execute_command = mock.Mock(side_effect=lambda *a, **k: next(replies))
-    return plugin
-
-
-def run_action(plugin, zk, kafka=None):
-    with mock.patch.object(ModuleRunner, "zookeeper_factory", lambda _params: zk), \
-            mock.patch.object(ModuleRunner, "kafka_factory", lambda _params, _servers: kafka):
-        return plugin.run(task_vars={})
-
-
-def test_action_ends_the_start_gate_when_the_process_exited():
-    plugin = action(dict(ZK, group="billing", state="active", process_command="consumer-status.sh billing"),
-                    answers=[dict(rc=3, stdout="consumer billing not running\n", stderr="")])
-    zk = group()
-    result = run_action(plugin, zk)
-    assert result["failed"]
-    assert "(process_command exited 3: consumer billing not running)" in result["msg"]
-    plugin._low_level_execute_command.assert_called_once_with("consumer-status.sh billing", sudoable=True)
-    assert zk.closed
-
-
-def test_action_passes_and_asks_kafka_through_the_shared_factory():
-    zk = group([MEMBER], {("orders", 1): 20})
-    kafka = FakeLogOffsets({("orders", 1): (0, 20)})
-    plugin = action(dict(ZK, group="billing", state="flowing", targets=[target(1, 20)],
-                         kafka_bootstrap_servers=["k1:9092"]))
-    result = run_action(plugin, zk, kafka)
-    assert not result.get("failed"), result
-    assert result["flowing"][0]["committed_offset"] == 20
-    assert zk.closed and kafka.closed
-
-
-def test_action_in_check_mode_does_not_connect():
-    plugin = action(dict(ZK, group="billing"), check_mode=True)
-    with mock.patch.object(ModuleRunner, "zookeeper_factory", mock.Mock(side_effect=AssertionError("connected"))):
-        assert plugin.run(task_vars={}) == dict(changed=False, msg="check mode: not waiting")
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    (dict(group="billing"), "missing required arguments: zk_hosts"),
-    (dict(ZK, group="billing", state="gone"), "value of state must be one of: inactive, active, flowing, got: gone"),
-    (dict(ZK, group="billing", colour="red"), "Unsupported parameters"),
-])
-def test_action_rejects_bad_arguments(args, message):
-    result = action(args).run(task_vars={})
-    assert result["failed"]
-    assert message in result["msg"]
-
-
-def test_action_turns_a_zookeeper_error_into_one_line():
-    plugin = action(dict(ZK, group="billing"))
-    error = zookeeper.ZooKeeperError("could not connect to ZooKeeper fake:2181 within 10 s")
-    with mock.patch.object(ModuleRunner, "zookeeper_factory", mock.Mock(side_effect=error)):
-        result = plugin.run(task_vars={})
-    assert result == dict(failed=True, msg="could not connect to ZooKeeper fake:2181 within 10 s")
