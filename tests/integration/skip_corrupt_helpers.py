@@ -58,8 +58,6 @@ def total_changed(output: str) -> int:
     return sum(counts.get("changed", 0) for counts in recap(output).values())
 
 
-
-
 def latest_report(report_dir: pathlib.Path, group: str) -> dict:
     reports = sorted(report_dir.glob(f"skip_corrupt-{group}-*.json"), key=lambda p: p.stat().st_mtime)
     assert reports, f"no report for {group} in {report_dir}"
