@@ -1,12 +1,15 @@
-"""Helpers for the tests of the modules that write files on the controller (run_journal, report_files)."""
+"""Helpers for the tests of the code that writes files (run_journal, report_files, the offset backups)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
+from unittest import mock
 
 
 def mode_of(path) -> int:
@@ -15,6 +18,20 @@ def mode_of(path) -> int:
 
 def listing(directory) -> list[str]:
     return sorted(os.listdir(directory))
+
+
+@contextlib.contextmanager
+def fsyncs_recorded() -> Iterator[list[bool]]:
+    """For each os.fsync while active, in order: True when it synced a directory, False for a file."""
+    synced: list[bool] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor):
+        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
+        real_fsync(descriptor)
+
+    with mock.patch.object(os, "fsync", recording_fsync):
+        yield synced
 
 
 def failing_once(real, error):

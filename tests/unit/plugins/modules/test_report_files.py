@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from unittest import mock
 
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.files import report_files, run_journal
 from ansible_collections.kafka_ops.remediation.plugins.modules import report_files as report_files_module
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.file_helpers import failing_once, heavy_imports_of, listing, mode_of
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.file_helpers import (
+    failing_once, fsyncs_recorded, heavy_imports_of, listing, mode_of)
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 
 REPORT = {"report": "skip_corrupt", "group": "billing", "records_lost_total": 3, "skipped": [{"partition": 1}]}
@@ -331,15 +331,8 @@ def test_a_failure_after_a_written_file_says_which_were_written(tmp_path):
 
 
 def test_each_file_is_replaced_by_rename_and_its_directory_synced(tmp_path):
-    synced = []
-    real_fsync = os.fsync
-
-    def recording_fsync(descriptor):
-        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
-        real_fsync(descriptor)
-
     (tmp_path / "run.json").write_text("old")
-    with mock.patch.object(run_journal.os, "fsync", recording_fsync):
+    with fsyncs_recorded() as synced:
         files_run(both_files(tmp_path))
     # Per file: the temp file, then the directory after the rename.
     assert synced == [False, True, False, True]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from unittest import mock
 
 import pytest
@@ -13,7 +12,7 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.files import
 from ansible_collections.kafka_ops.remediation.plugins.modules import run_journal as run_journal_module
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.file_helpers import (
-    failing_once, heavy_imports_of, listing, mode_of)
+    failing_once, fsyncs_recorded, heavy_imports_of, listing, mode_of)
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 
 
@@ -280,15 +279,8 @@ def test_a_failure_between_writing_and_renaming_removes_the_temp_file(journal):
 
 
 def test_the_journal_is_replaced_by_rename_and_the_directory_is_synced(journal):
-    synced = []
-    real_fsync = os.fsync
-
-    def recording_fsync(descriptor):
-        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
-        real_fsync(descriptor)
-
     inode = os.stat(journal).st_ino
-    with mock.patch.object(run_journal.os, "fsync", recording_fsync):
+    with fsyncs_recorded() as synced:
         journal_run(dict(path=str(journal), update={"phase": "offsets_moved"}))
     assert os.stat(journal).st_ino != inode  # a new file took the old one's name
     assert synced == [False, True]  # the temp file, then the directory after the rename

@@ -8,26 +8,15 @@ import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.files import atomic_file
 
-
-def fsyncs_while(write):
-    """Whether each fsync during write() was of a directory, in order."""
-    synced = []
-    real_fsync = os.fsync
-
-    def recording_fsync(descriptor):
-        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
-        real_fsync(descriptor)
-
-    with mock.patch.object(atomic_file.os, "fsync", recording_fsync):
-        write()
-    return synced
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.file_helpers import fsyncs_recorded
 
 
 def test_the_file_is_replaced_with_its_mode_and_the_directory_opened_for_the_fsync(tmp_path):
     target = tmp_path / "report.md"
     target.write_text("old")
     inode = os.stat(target).st_ino
-    synced = fsyncs_while(lambda: atomic_file.write_text_atomically(str(target), "new\n", 0o600))
+    with fsyncs_recorded() as synced:
+        atomic_file.write_text_atomically(str(target), "new\n", 0o600)
     assert target.read_text() == "new\n" and stat.S_IMODE(os.stat(target).st_mode) == 0o600
     assert os.stat(target).st_ino != inode  # a new file took the old one's name
     assert synced == [False, True]  # the temp file, then the directory after the rename
@@ -37,9 +26,8 @@ def test_the_file_is_replaced_with_its_mode_and_the_directory_opened_for_the_fsy
 def test_a_descriptor_the_caller_holds_is_the_one_synced(tmp_path):
     descriptor = os.open(tmp_path, os.O_RDONLY)
     try:
-        with mock.patch.object(atomic_file, "fsync_directory") as opened:
-            synced = fsyncs_while(lambda: atomic_file.write_text_atomically(str(tmp_path / "a"), "x", 0o640,
-                                                                            descriptor))
+        with mock.patch.object(atomic_file, "fsync_directory") as opened, fsyncs_recorded() as synced:
+            atomic_file.write_text_atomically(str(tmp_path / "a"), "x", 0o640, descriptor)
     finally:
         os.close(descriptor)
     assert synced == [False, True] and not opened.called

@@ -3,11 +3,12 @@
 import datetime
 import os
 import stat
-from unittest import mock
 
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import consumer_offsets as co
+
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.file_helpers import fsyncs_recorded
 
 
 def test_paths():
@@ -67,14 +68,7 @@ def test_backup_round_trip_with_absent_nodes(tmp_path):
 
 
 def test_a_backup_is_replaced_atomically_and_its_directory_synced(tmp_path):
-    synced = []
-    real_fsync = os.fsync
-
-    def recording_fsync(descriptor):
-        synced.append(stat.S_ISDIR(os.fstat(descriptor).st_mode))
-        real_fsync(descriptor)
-
-    with mock.patch.object(co.os, "fsync", recording_fsync):
+    with fsyncs_recorded() as synced:
         path = co.write_backup(str(tmp_path), "billing", "/consumers/billing/offsets/orders/0:15\n",
                                datetime.datetime(2026, 11, 26, 14, 0, tzinfo=datetime.timezone.utc))
     assert synced == [False, True]  # the temp file, then the directory after the rename
