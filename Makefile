@@ -45,8 +45,9 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
+# The collection's unit tests, and the lab's own (tests/lab: they test lab/, not the collection).
 unit: venv collection
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/unit tests/lab
 
 integration: deps
 	$(PY) -m pytest -q tests/integration

@@ -13,26 +13,23 @@ Prints medians of several runs.
 from __future__ import annotations
 
 import contextlib
-import json
 import pathlib
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from unittest import mock
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / ".ansible" / "collections"))
 sys.path.insert(0, str(REPO))
 
-from kazoo.client import KazooClient  # noqa: E402
-
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleRunner  # noqa: E402
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner  # noqa: E402
 from ansible_collections.kafka_ops.remediation.plugins.modules import (  # noqa: E402
     consumer_offset, consumer_offset_info)
+from lab.scenarios import private_group  # noqa: E402
 
 ZK_HOSTS = "127.0.0.10:2181"
 PARTITIONS = 10_000
@@ -83,29 +80,12 @@ def run_module(main, args: dict) -> tuple[float, dict]:
     raise SystemExit("module returned without exiting")
 
 
-def seed(zk: KazooClient) -> None:
-    zk.ensure_path(f"/consumers/{GROUP}/ids")
-    zk.ensure_path(f"/consumers/{GROUP}/offsets/{TOPIC}")
-    assignment = {"version": 2, "partitions": {str(p): [1, 2, 3] for p in range(PARTITIONS)}}
-    zk.create(f"/brokers/topics/{TOPIC}", json.dumps(assignment).encode(), makepath=True)
-    for start in range(0, PARTITIONS, 2000):
-        transaction = zk.transaction()
-        for partition in range(start, min(start + 2000, PARTITIONS)):
-            transaction.create(f"/consumers/{GROUP}/offsets/{TOPIC}/{partition}", b"0")
-        transaction.commit()
-
-
 def main() -> None:
-    chroot = f"/kafka_ops_bench_{uuid.uuid4().hex[:8]}"
-    admin = KazooClient(hosts=ZK_HOSTS, timeout=10)
-    admin.start(timeout=10)
-    admin.ensure_path(chroot)
-    zk = KazooClient(hosts=ZK_HOSTS + chroot, timeout=10)
-    zk.start(timeout=10)
     backups = tempfile.mkdtemp(prefix="bench-offsets-")
-    common = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot)
-    try:
-        seed(zk)
+    # Every partition on all three brokers, as the lab's topics are; the brokers themselves are stubbed.
+    with private_group(GROUP, TOPIC, PARTITIONS, offset=b"0", replicas=(1, 2, 3),
+                       chroot_prefix="kafka_ops_bench") as (chroot, zk):
+        common = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot)
         paths = [f"/consumers/{GROUP}/offsets/{TOPIC}/{p}" for p in range(PARTITIONS)]
         info_times, get_times, set_times, sync_set_times = [], [], [], []
         for run in range(RUNS):
@@ -140,12 +120,6 @@ def main() -> None:
         info_ok = report("consumer_offset_info", info_times, get_times, 2)
         set_ok = report("consumer_offset (set all)", set_times, sync_set_times, 3)
         print("bench_offsets: " + ("PASS" if info_ok and set_ok else "FAIL"))
-    finally:
-        zk.stop()
-        zk.close()
-        admin.delete(chroot, recursive=True)
-        admin.stop()
-        admin.close()
 
 
 if __name__ == "__main__":

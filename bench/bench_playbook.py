@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +33,7 @@ from kazoo.client import KazooClient  # noqa: E402
 
 from lab import api as lab  # noqa: E402
 from lab.lock import lab_lock  # noqa: E402
+from lab.scenarios import cleanup, make_stuck_group, unique_name  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 POLL = 0.5
@@ -114,19 +114,6 @@ def hand_restart() -> float:
         client.close()
 
 
-def stuck_group() -> str:
-    group = f"bench-{uuid.uuid4().hex[:8]}"
-    lab.produce(group, 150, partitions=3)
-    lab.corrupt(group, 1, 20, "all")
-    lab.consumer_start(group, group)
-    deadline = time.monotonic() + 60
-    while not any(p["stuck"] for p in lab.consumer_status(group)["partitions"]):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"consumer {group} did not get stuck")
-        time.sleep(0.5)
-    return group
-
-
 def playbook(repo: Path, group: str, broker_restart: str, report_dir: Path) -> tuple[float, dict]:
     """Seconds the run took, and what it started: {module_runs, raw, modules: {action: count}}."""
     extra = {"consumer_group": group, "broker_restart": broker_restart, "report_dir": str(report_dir), **PLAYBOOK_VARS}
@@ -157,15 +144,10 @@ def median_phases(runs: list[dict[str, float]]) -> str:
     return ", ".join(f"{name} {statistics.median(run.get(name, 0.0) for run in runs):.1f}" for name in names)
 
 
-def cleanup(group: str) -> None:
-    lab.consumer_stop(group)
-    lab.delete_topic(group)
-    (Path.home() / ".ansible" / "kafka_ops_remediation" / "runs" / f"skip_corrupt-{group}.json").unlink(missing_ok=True)
-
-
 def measure(repo: Path, broker_restart: str, report_dir: Path, hand: list | None = None) -> tuple[float, dict, dict]:
     """One playbook run on a freshly stuck group (with the hand restart first on that cluster, when asked)."""
-    group = stuck_group()
+    group = unique_name("bench")
+    make_stuck_group(group)
     try:
         if hand is not None:
             # By hand on the very cluster the playbook then works on: the same partitions to gate, and the

@@ -25,11 +25,11 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / ".ansible" / "collections"
 sys.path.insert(0, str(COLLECTIONS))
-sys.path.insert(0, str(REPO / "tests" / "unit"))
-
-from segment_builder import v2_batch  # noqa: E402  pylint: disable=wrong-import-position
 
 import crc32c  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import (  # noqa: E402  pylint: disable=wrong-import-position
+    v2_batch)
 
 SEGMENT_BYTES = 1 << 30
 BATCH_BYTES = 16 << 10
@@ -45,7 +45,7 @@ if sys.argv[1] == "python":
     sys.modules["crc32c"] = None
     sys.modules["google_crc32c"] = None
 sys.path.insert(0, sys.argv[2])
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import log_dir_scan
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format import log_dir_scan
 targets = log_dir_scan.targets_for_paths([sys.argv[3]])
 start = None if sys.argv[4] == "-" else int(sys.argv[4])
 began = time.perf_counter()

@@ -16,9 +16,9 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import (
-    cluster_state, group_gates, kafka_client, zookeeper)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state, group_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client, zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import (
     ModuleRunner, registered_bootstrap_servers)
 
 

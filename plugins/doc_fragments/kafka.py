@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The Kafka connection options (plugins/module_utils/kafka_client.py kafka_argument_spec)."""
+    """The Kafka connection options (plugins/module_utils/connection/kafka_client.py kafka_argument_spec)."""
 
     DOCUMENTATION = r"""
 options:

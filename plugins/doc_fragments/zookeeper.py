@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The ZooKeeper connection options (plugins/module_utils/zookeeper.py zookeeper_argument_spec)."""
+    """The ZooKeeper connection options (plugins/module_utils/connection/zookeeper.py zookeeper_argument_spec)."""
 
     DOCUMENTATION = r"""
 options:

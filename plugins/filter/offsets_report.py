@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE)
 """The ``unstartable_groups`` filter: groups whose offset nodes stop a legacy consumer from starting.
 
-The judgement lives in module_utils/offset_info.py, beside the reader that finds the unreadable nodes.
+The judgement lives in module_utils/offsets/offset_info.py, beside the reader that finds the unreadable nodes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_info
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_info
 
 
 def unstartable_groups(unreadable_offsets: Any) -> list[dict]:

@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE)
 """The ``unready_partitions`` filter: the health gates of a broker start, given which brokers are up.
 
-The gates themselves live in module_utils/cluster_state.py, shared with the broker_wait module.
+The gates themselves live in module_utils/cluster/cluster_state.py, shared with the broker_wait module.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state
 
 
 def unready_partitions(partitions: Any, live_broker_ids: Any, gate: str = "all") -> list[dict]:

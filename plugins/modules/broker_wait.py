@@ -26,14 +26,12 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
+  - kafka_ops.remediation.attributes.read_only
   - kafka_ops.remediation.zookeeper
 attributes:
   check_mode:
-    support: full
-    description: Only reads and waits; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
+    details: Only reads and waits; runs the same in check mode.
 options:
   broker_id:
     description: The broker.id to wait for (its C(/brokers/ids/<id>) node).
@@ -161,8 +159,8 @@ summary:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import broker_gates, waiter
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import broker_gates, waiter
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 
 
 def run(runner: ModuleRunner) -> dict:

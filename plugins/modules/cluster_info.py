@@ -22,14 +22,9 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
+  - kafka_ops.remediation.attributes.read_only
   - kafka_ops.remediation.zookeeper
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
 options:
   topics:
     description:
@@ -148,8 +143,8 @@ healthy:
   sample: true
 """
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner
 
 
 def run(runner: ModuleRunner) -> dict:

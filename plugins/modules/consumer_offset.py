@@ -36,15 +36,16 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
 attributes:
   check_mode:
     support: full
-    description: Reads, checks and plans everything and returns the plan; writes nothing, not even the backup.
+    details: Reads, checks and plans everything and returns the plan; writes nothing, not even the backup.
   diff_mode:
     support: full
-    description: Shows each changed partition's offset before and after.
+    details: Shows each changed partition's offset before and after.
 options:
   group:
     description: The consumer group (C(group.id) of the legacy consumer).
@@ -304,11 +305,11 @@ report_file:
 import datetime
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import offset_plan, offset_store
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_plan, offset_store
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup,
     write_failure_report)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 
 NEEDS_BROKERS = ("earliest", "latest", "datetime", "duration")
 

@@ -29,15 +29,10 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
+  - kafka_ops.remediation.attributes.read_only
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
 options:
   groups:
     description:
@@ -205,9 +200,10 @@ table:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import cluster_read, offset_info
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.consumer_offsets import format_table
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_info
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import format_table
 
 
 def run(runner: ModuleRunner) -> dict:

@@ -25,6 +25,9 @@ description:
     used when importable, else a pure-Python one that gives the same answers more slowly.
 author:
   - Kafka Ops maintainers (@kafka-ops)
+extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
+  - kafka_ops.remediation.attributes.read_only
 options:
   log_dirs:
     description:
@@ -71,13 +74,6 @@ options:
     type: str
     choices: [first, all, at_start]
     default: first
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode changes nothing about what it does.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 requirements:
   - Python 3 standard library on the broker host (a C CRC-32C package is optional).
 notes:
@@ -203,7 +199,7 @@ crc32c_implementation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_dir_scan import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (
     ScanError, log_dirs_from_server_properties, scan, targets_for_paths, targets_for_topic)
 
 

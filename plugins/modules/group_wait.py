@@ -31,15 +31,13 @@ description:
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
+  - kafka_ops.remediation.attributes.read_only
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
 attributes:
   check_mode:
-    support: full
-    description: Waits for nothing in check mode (the stop or start it follows did not happen) and returns C(changed=false).
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
+    details: Waits for nothing in check mode (the stop or start it follows did not happen) and returns C(changed=false).
   action:
     support: full
     description: Runs on the controller as an action plugin; only O(process_command) runs on the task's host.
@@ -162,8 +160,8 @@ waiting:
   sample: [{"topic": "invoices", "partition": 3, "target_offset": 120432, "committed_offset": 120431}]
 """
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import group_gates
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.module_runner import ModuleError, ModuleRunner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import group_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 
 
 def run(runner: ModuleRunner) -> dict:

@@ -25,13 +25,15 @@ description:
     Ansible's fixed overhead per task.
 author:
   - Kafka Ops maintainers (@kafka-ops)
+extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
 attributes:
   check_mode:
     support: full
-    description: Reads the files and returns what would change, with the diff; writes and creates nothing.
+    details: Reads the files and returns what would change, with the diff; writes and creates nothing.
   diff_mode:
     support: full
-    description: Shows the text before and after of each changed file, headed by its path (and its mode if it changes).
+    details: Shows the text before and after of each changed file, headed by its path (and its mode if it changes).
   platform:
     support: full
     platforms: posix
@@ -141,9 +143,9 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.report_files import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.report_files import (
     ReportFilesError, write_report_files)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.run_journal import JournalError, parse_mode
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.run_journal import JournalError, parse_mode
 
 
 def argument_spec() -> dict:

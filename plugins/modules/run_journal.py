@@ -23,13 +23,15 @@ description:
     Ansible's fixed overhead per task.
 author:
   - Kafka Ops maintainers (@kafka-ops)
+extends_documentation_fragment:
+  - kafka_ops.remediation.attributes
 attributes:
   check_mode:
     support: full
-    description: Reads the journal and returns what it would hold, with the diff; writes, creates and removes nothing.
+    details: Reads the journal and returns what it would hold, with the diff; writes, creates and removes nothing.
   diff_mode:
     support: full
-    description: Shows the journal's JSON text before and after.
+    details: Shows the journal's JSON text before and after.
   platform:
     support: full
     platforms: posix
@@ -149,7 +151,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.run_journal import (
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.files.run_journal import (
     JournalError, journal_absent, journal_present, parse_mode)
 
 

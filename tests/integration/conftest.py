@@ -19,7 +19,7 @@ if str(REPO) not in sys.path:
 
 from lab import api as lab_api  # noqa: E402  pylint: disable=wrong-import-position
 from lab.lock import lab_lock  # noqa: E402  pylint: disable=wrong-import-position
-from skip_corrupt_helpers import cleanup, make_stuck_group, unique_name  # noqa: E402  pylint: disable=wrong-import-position
+from lab.scenarios import cleanup, make_stuck_group, unique_name  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +39,6 @@ def lab():
 def stuck_group(lab):
     """(group, what lab.corrupt broke): a group whose consumer is stuck on a record damaged on every replica."""
     group = unique_name("stuck")
-    broken = make_stuck_group(lab, group)
+    broken = make_stuck_group(group)
     yield group, broken
-    cleanup(lab, group)
+    cleanup(group)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pathlib
 import re
 import subprocess
-import uuid
-from typing import Iterator
 
 from kazoo.client import KazooClient
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
-# tests/ is on sys.path (its conftest.py): the unit tests' harness runs a module's main() in-process.
-from unit.module_harness import run_module as run_with_clients
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
+# The unit tests' harness runs a module's main() in-process.
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module as run_with_clients
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ZK_HOSTS = "127.0.0.10:2181"
@@ -78,31 +75,3 @@ def snapshot(zk: KazooClient, group: str) -> dict:
             data, stat = zk.get(f"{base}/{topic}/{partition}")
             state[f"{base}/{topic}/{partition}"] = (data, stat.version)
     return state
-
-
-@contextlib.contextmanager
-def private_group(group: str, topic: str, count: int, offset: bytes = b"7") -> Iterator[tuple[str, KazooClient]]:
-    """(chroot, client in it): a private chroot where `topic` has `count` partitions as ZooKeeper metadata only and
-    `group` an inactive member registry and an offset node per partition holding `offset`. A real topic of
-    thousands of partitions would overload the shared lab; modules run there with log_offsets=false."""
-    chroot = f"/kafka_ops_it_{uuid.uuid4().hex[:8]}"
-    admin = zk_client("")
-    admin.ensure_path(chroot)
-    client = zk_client(chroot)
-    try:
-        client.create(f"/brokers/topics/{topic}", json.dumps(
-            {"version": 2, "partitions": {str(p): [1] for p in range(count)}}).encode(), makepath=True)
-        client.ensure_path(f"/consumers/{group}/ids")
-        client.ensure_path(f"/consumers/{group}/offsets/{topic}")
-        for start in range(0, count, 2000):
-            transaction = client.transaction()
-            for partition in range(start, min(start + 2000, count)):
-                transaction.create(f"/consumers/{group}/offsets/{topic}/{partition}", offset)
-            transaction.commit()
-        yield chroot, client
-    finally:
-        client.stop()
-        client.close()
-        admin.delete(chroot, recursive=True)
-        admin.stop()
-        admin.close()

@@ -1,4 +1,6 @@
-"""Helpers for the skip_corrupt.yml lab tests: set up a stuck group, run the playbook, read the real state."""
+"""Helpers for the skip_corrupt.yml lab tests: run the playbook and read the real state.
+
+The scenarios the tests set up (a stuck group, its cleanup) are lab/scenarios.py's, shared with bench/."""
 
 from __future__ import annotations
 
@@ -8,29 +10,9 @@ import pathlib
 import re
 import subprocess
 import time
-import uuid
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "playbooks" / "skip_corrupt.yml"
-JOURNALS = pathlib.Path.home() / ".ansible" / "kafka_ops_remediation" / "runs"
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def make_stuck_group(lab, name: str, count: int = 150, offset: int = 20) -> dict:
-    """A topic of `count` records over 3 partitions, the record at `offset` of partition 1 damaged on every
-    replica, and a consumer group stuck on it."""
-    lab.produce(name, count, partitions=3)
-    broken = lab.corrupt(name, 1, offset, "all")
-    lab.consumer_start(name, name)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if any(p["stuck"] for p in lab.consumer_status(name)["partitions"]):
-            return broken
-        time.sleep(0.5)
-    raise AssertionError(f"consumer {name} did not get stuck: {lab.consumer_status(name)}")
 
 
 def committed_offsets(lab, group: str) -> dict[tuple[str, int], int]:
@@ -76,27 +58,7 @@ def total_changed(output: str) -> int:
     return sum(counts.get("changed", 0) for counts in recap(output).values())
 
 
-def journal(group: str) -> dict | None:
-    path = JOURNALS / f"skip_corrupt-{group}.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def remove_journal(group: str) -> None:
-    (JOURNALS / f"skip_corrupt-{group}.json").unlink(missing_ok=True)
-
-
 def latest_report(report_dir: pathlib.Path, group: str) -> dict:
     reports = sorted(report_dir.glob(f"skip_corrupt-{group}-*.json"), key=lambda p: p.stat().st_mtime)
     assert reports, f"no report for {group} in {report_dir}"
     return json.loads(reports[-1].read_text())
-
-
-def cleanup(lab, group: str) -> None:
-    """Leave the lab as the tests found it: consumer stopped, topic and group gone, brokers up and in sync."""
-    try:
-        lab.consumer_stop(group)
-    finally:
-        lab.start_brokers()
-        remove_journal(group)
-        lab.delete_topic(group)
-        lab.delete_group(group)

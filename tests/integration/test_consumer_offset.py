@@ -9,11 +9,12 @@ import uuid
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import zookeeper
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
 from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset
+from lab.scenarios import private_group
 from lab.waiting import wait_for
-from offsets_helpers import (ZK_CHROOT, ZK_HOSTS, private_group, run_companion_playbook, run_in_process, run_module,
-                             snapshot, zk_client)
+from offsets_helpers import (ZK_CHROOT, ZK_HOSTS, run_companion_playbook, run_in_process, run_module, snapshot,
+                             zk_client)
 
 pytestmark = pytest.mark.lab
 ZK = dict(zk_hosts=ZK_HOSTS, zk_chroot=ZK_CHROOT)

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from skip_corrupt_helpers import REPO, unique_name
+from lab.scenarios import unique_name
+from skip_corrupt_helpers import REPO
 
 pytestmark = pytest.mark.lab
 

@@ -15,14 +15,14 @@ import uuid
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "unit"))
 sys.path.insert(0, str(REPO))
 
 from lab import api as lab_api  # noqa: E402  pylint: disable=C0413
-from segment_builder import legacy_gzip_wrapper, legacy_message, v2_batch  # noqa: E402  pylint: disable=C0413
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_dir_scan import (  # noqa: E402
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (  # noqa: E402
     scan, targets_for_paths)
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import (  # noqa: E402
+    legacy_gzip_wrapper, legacy_message, v2_batch)
 
 pytestmark = pytest.mark.lab
 BROKER_HOSTS = {1: "kafka1", 2: "kafka2", 3: "kafka3"}

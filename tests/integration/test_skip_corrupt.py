@@ -8,15 +8,13 @@ import time
 
 import pytest
 
+from lab.scenarios import cleanup, journal, unique_name
 from skip_corrupt_helpers import (
-    cleanup,
     committed_offsets,
-    journal,
     lab_processes,
     latest_report,
     run_playbook,
     total_changed,
-    unique_name,
 )
 
 pytestmark = pytest.mark.lab
@@ -143,7 +141,7 @@ def idle_group(lab):
         lab.produce(group, 30, partitions=3, first_index=60)
         yield group
     finally:
-        cleanup(lab, group)
+        cleanup(group)
 
 
 def test_a_group_stuck_without_damage_is_refused_naming_each_partition(lab, idle_group, tmp_path):

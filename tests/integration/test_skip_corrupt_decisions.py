@@ -11,17 +11,14 @@ import time
 
 import pytest
 
+from lab.scenarios import cleanup, journal, remove_journal, unique_name
 from offsets_helpers import snapshot, zk_client
 from skip_corrupt_helpers import (
-    cleanup,
     committed_offsets,
-    journal,
     lab_processes,
     latest_report,
-    remove_journal,
     run_playbook,
     total_changed,
-    unique_name,
 )
 
 pytestmark = pytest.mark.lab
@@ -90,7 +87,7 @@ def test_a_refused_offset_change_after_full_stop_starts_the_brokers_again_and_a_
     assert journal(group)["phase"] == "refused"
 
     # The rerun sees the new situation: a fresh preflight, not the old plan.
-    for _ in range(60):
+    for _attempt in range(60):
         if lab.consumer_status(group)["partitions"]:
             break
         time.sleep(0.5)
@@ -136,7 +133,7 @@ def stopped_group_on_follower_damage(lab):
         yield group, broken
     finally:
         remove_journal(group)
-        cleanup(lab, group)
+        cleanup(group)
 
 
 def test_follower_only_damage_under_an_intact_leader_says_the_leader_is_intact(

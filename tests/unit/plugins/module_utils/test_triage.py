@@ -224,8 +224,8 @@ def test_a_group_without_offsets_refuses(facts):
 
 def test_damage_on_every_replica_gives_the_next_valid_offset_and_the_damage():
     records = [record(b, 1, 20, 24) for b in (1, 2, 3)] + [record(1, 1, 60, 61)]
-    answer = decide(sample=sample([offset(1, 20)]), scans=scans_of(*(scan(b, 1, 20, 25) for b in (1, 2, 3)),
-                                                                    records=records))
+    scans = scans_of(*(scan(b, 1, 20, 25) for b in (1, 2, 3)), records=records)
+    answer = decide(sample=sample([offset(1, 20)]), scans=scans)
     (target,) = answer["targets"]
     assert (target["committed_offset"], target["target_offset"], target["records_skipped"]) == (20, 25, 5)
     assert target["damaged_brokers"] == [1, 2, 3] and target["intact_brokers"] == []

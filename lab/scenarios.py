@@ -1,0 +1,93 @@
+"""The situations the integration tests and the benchmarks set up on the lab, and how they leave it again.
+
+Both import them from here, so a test and a benchmark of the same situation set up the same thing:
+a consumer group stuck on a record damaged on every replica (make_stuck_group, then cleanup), and a group
+of thousands of partitions as ZooKeeper metadata only, in a chroot of its own (private_group).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import pathlib
+import time
+import uuid
+from typing import Iterator
+
+from kazoo.client import KazooClient
+
+from lab import api, zk
+from lab.errors import LabError
+
+# Where skip_corrupt.yml keeps each group's run journal unless told otherwise (skip_corrupt_state_file).
+JOURNALS = pathlib.Path.home() / ".ansible" / "kafka_ops_remediation" / "runs"
+# Partition offset nodes per ZooKeeper transaction: keeps each request well under jute.maxbuffer.
+NODES_PER_TRANSACTION = 2000
+
+
+def unique_name(prefix: str) -> str:
+    """A topic and group name no other run uses: scenarios share the lab, so each gets its own."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def make_stuck_group(name: str, count: int = 150, offset: int = 20) -> dict:
+    """A topic `name` of `count` records over 3 partitions, the record at `offset` of partition 1 damaged on
+    every replica, and consumer group `name` stuck on it; returns what lab.corrupt broke."""
+    api.produce(name, count, partitions=3)
+    broken = api.corrupt(name, 1, offset, "all")
+    api.consumer_start(name, name)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(p["stuck"] for p in api.consumer_status(name)["partitions"]):
+            return broken
+        time.sleep(0.5)
+    raise LabError(f"consumer {name} did not get stuck: {api.consumer_status(name)}")
+
+
+def journal(group: str) -> dict | None:
+    """The run journal skip_corrupt.yml keeps for group, None when there is none."""
+    path = JOURNALS / f"skip_corrupt-{group}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def remove_journal(group: str) -> None:
+    (JOURNALS / f"skip_corrupt-{group}.json").unlink(missing_ok=True)
+
+
+def cleanup(group: str) -> None:
+    """Leave the lab as the scenario found it: consumer stopped, brokers up and in sync, journal, topic and
+    group gone."""
+    try:
+        api.consumer_stop(group)
+    finally:
+        api.start_brokers()
+        remove_journal(group)
+        api.delete_topic(group)
+        api.delete_group(group)
+
+
+@contextlib.contextmanager
+def private_group(group: str, topic: str, count: int, offset: bytes = b"7", replicas: tuple[int, ...] = (1,),
+                  chroot_prefix: str = "kafka_ops_it") -> Iterator[tuple[str, KazooClient]]:
+    """(chroot, client in it): a chroot of its own where `topic` has `count` partitions (each on `replicas`) as
+    ZooKeeper metadata only and `group` an inactive member registry and an offset node per partition holding
+    `offset`. A real topic of thousands of partitions would overload the shared lab, so modules run there with
+    log_offsets=false or a stand-in for the brokers. The chroot is deleted on the way out."""
+    chroot = f"/{chroot_prefix}_{uuid.uuid4().hex[:8]}"
+    with zk.client("", timeout=10) as admin:
+        admin.ensure_path(chroot)
+        try:
+            with zk.client(chroot, timeout=10) as client:
+                client.create(f"/brokers/topics/{topic}", json.dumps(
+                    {"version": 2, "partitions": {str(p): list(replicas) for p in range(count)}}).encode(),
+                    makepath=True)
+                client.ensure_path(f"/consumers/{group}/ids")
+                client.ensure_path(f"/consumers/{group}/offsets/{topic}")
+                for start in range(0, count, NODES_PER_TRANSACTION):
+                    transaction = client.transaction()
+                    for partition in range(start, min(start + NODES_PER_TRANSACTION, count)):
+                        transaction.create(f"/consumers/{group}/offsets/{topic}/{partition}", offset)
+                    transaction.commit()
+                yield chroot, client
+        finally:
+            admin.delete(chroot, recursive=True)

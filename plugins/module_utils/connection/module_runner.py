@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+"""Runs a module body around AnsibleModule: imports checked once, one-line failures, clients always closed."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable, Optional
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client, zookeeper
+
+
+class ModuleError(Exception):
+    """An expected failure: one line for the user, plus optional result keys (for example the plan)."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def registered_bootstrap_servers(zk, params: dict[str, Any]) -> list[str]:
+    """host:port of every broker registered under /brokers/ids, for the listener of kafka_security_protocol.
+
+    Shared with the action plugins that talk to the cluster from the controller (group_wait).
+    """
+    broker_ids = zk.list_children(["/brokers/ids"])[0] or []
+    registrations = zk.read_nodes([f"/brokers/ids/{broker_id}" for broker_id in broker_ids])
+    protocol = params.get("kafka_security_protocol") or "PLAINTEXT"
+    return kafka_client.bootstrap_from_registrations(
+        [found[0] for found in registrations if found is not None], protocol
+    )
+
+
+class ModuleRunner:
+    """Wraps (does not subclass) AnsibleModule for the ZooKeeper/Kafka modules of this collection.
+
+    Tests replace zookeeper_factory and kafka_factory with fakes to drive main() without a cluster.
+    kafka-python is imported only when kafka_factory builds a broker client (kafka_client.load_kafka), so
+    calls that only talk to ZooKeeper never load it; when it is missing, run() fails with missing_required_lib.
+    """
+
+    zookeeper_factory: Callable[[dict], Any] = zookeeper.ZooKeeper
+    kafka_factory: Callable[[dict, list], Any] = kafka_client.KafkaLogOffsets
+
+    def __init__(self, argument_spec: dict[str, Any], *, uses_kafka: bool = False, **module_kwargs: Any) -> None:
+        spec = zookeeper.zookeeper_argument_spec()
+        if uses_kafka:
+            spec.update(kafka_client.kafka_argument_spec())
+        spec.update(argument_spec)
+        module_kwargs.setdefault("supports_check_mode", True)
+        self.module = AnsibleModule(argument_spec=spec, **module_kwargs)
+        self.params: dict[str, Any] = self.module.params
+        if not zookeeper.HAS_KAZOO:
+            self.module.fail_json(msg=missing_required_lib("kazoo"), exception=zookeeper.KAZOO_IMPORT_ERROR)
+        self._zookeeper = None
+        self._kafka = None
+
+    @property
+    def check_mode(self) -> bool:
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self) -> bool:
+        return bool(self.module._diff)  # pylint: disable=protected-access
+
+    def warn(self, message: str) -> None:
+        self.module.warn(message)
+
+    def zookeeper(self):
+        """The connected ZooKeeper (connects on first use)."""
+        if self._zookeeper is None:
+            self._zookeeper = type(self).zookeeper_factory(self.params)
+        return self._zookeeper
+
+    def kafka(self):
+        """The broker client; bootstrap servers come from /brokers/ids unless kafka_bootstrap_servers is set."""
+        if self._kafka is None:
+            servers = self.params.get("kafka_bootstrap_servers") or self.discover_bootstrap_servers()
+            self._kafka = type(self).kafka_factory(self.params, servers)
+        return self._kafka
+
+    def discover_bootstrap_servers(self) -> list[str]:
+        return registered_bootstrap_servers(self.zookeeper(), self.params)
+
+    def run(self, body: Callable[["ModuleRunner"], dict[str, Any]]) -> None:
+        """Run body(self); exit with its result, or fail with one line. Clients are closed either way."""
+        result: Optional[dict[str, Any]] = None
+        failure: Optional[dict[str, Any]] = None
+        try:
+            result = body(self)
+        except ModuleError as error:
+            failure = dict(error.details, msg=str(error))
+        except kafka_client.KafkaLibraryMissing as error:
+            failure = dict(msg=missing_required_lib("kafka-python"), exception=error.import_traceback)
+        except (zookeeper.ZooKeeperError, kafka_client.KafkaClientError, cluster_state.ClusterDataError) as error:
+            failure = dict(msg=str(error))
+        except Exception as error:  # pylint: disable=broad-except
+            message = (zookeeper.describe_zookeeper_exception(error)
+                       or kafka_client.describe_kafka_exception(error)
+                       or f"unexpected {type(error).__name__}: {error}")
+            failure = dict(msg=message, exception=traceback.format_exc())
+        finally:
+            self.close()
+        if failure is not None:
+            self.module.fail_json(**failure)
+        self.module.exit_json(**result)
+
+    def close(self) -> None:
+        for client in (self._kafka, self._zookeeper):
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:  # pylint: disable=broad-except
+                    # Closing must never hide the module's own result or error.
+                    pass
+        self._kafka = None
+        self._zookeeper = None

@@ -1,0 +1,290 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to kafka_ops.remediation
+# Apache License 2.0 (see LICENSE)
+"""Find a broker's partition directories and scan their segments for corrupt records (read-only)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import IMPLEMENTATION
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
+    V2_HEADER_SIZE, ReadWindow, dump_log_line, framing_damage_line, read_header)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment_scan import (
+    Damage, OffsetIndex, SegmentScanner, resolve_damage)
+
+SEGMENT_NAME = re.compile(r"^(\d{20})\.log$")
+# Kafka renames directories it is deleting or moving (``-delete``, ``-future``, ``-stray``): those never match.
+PARTITION_DIRECTORY = re.compile(r"^(.+)-(\d+)$")
+NO_START = -1
+
+
+class ScanError(Exception):
+    """A one-line problem with the scan's input (a path, a log dir, a properties file)."""
+
+
+def read_properties(path: str) -> Dict[str, str]:
+    """Java .properties: ``key=value`` or ``key: value``, ``#``/``!`` comments, backslash continuations."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise ScanError("cannot read properties file '%s': %s" % (path, error.strerror)) from error
+    properties: Dict[str, str] = {}
+    logical = ""
+    for raw in text.splitlines():
+        line = raw.strip() if not logical else raw.lstrip()
+        if not logical and (not line or line[0] in "#!"):
+            continue
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            logical += line[:-1]
+            continue
+        logical += line
+        match = re.match(r"([^=:\s]+)\s*[=:\s]?\s*(.*)$", logical)
+        if match:
+            properties[match.group(1)] = match.group(2)
+        logical = ""
+    return properties
+
+
+def log_dirs_from_server_properties(path: str) -> List[str]:
+    """The broker's ``log.dirs`` (or ``log.dir``), as Kafka reads them."""
+    properties = read_properties(path)
+    value = properties.get("log.dirs") or properties.get("log.dir")
+    if not value:
+        raise ScanError("'%s' sets neither log.dirs nor log.dir: pass log_dirs instead" % path)
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
+def broker_id_of(log_dir: str) -> Optional[int]:
+    meta = os.path.join(log_dir, "meta.properties")
+    if not os.path.exists(meta):
+        return None
+    value = read_properties(meta).get("broker.id")
+    return int(value) if value and value.lstrip("-").isdigit() else None
+
+
+@dataclass
+class PartitionTarget:
+    topic: str
+    partition: int
+    directory: str
+    log_dir: str
+    broker_id: Optional[int]
+    only_segment: Optional[str] = None
+
+
+def targets_for_topic(log_dirs: Sequence[str], topic: str, partitions: Optional[Sequence[int]]) -> List[PartitionTarget]:
+    targets = []
+    for log_dir in log_dirs:
+        if not os.path.isdir(log_dir):
+            raise ScanError("log dir '%s' does not exist or is not a directory: check log_dirs or server_properties"
+                            % log_dir)
+        broker_id = broker_id_of(log_dir)
+        for name in sorted(os.listdir(log_dir)):
+            match = PARTITION_DIRECTORY.match(name)
+            if not match or match.group(1) != topic or not os.path.isdir(os.path.join(log_dir, name)):
+                continue
+            partition = int(match.group(2))
+            if partitions and partition not in partitions:
+                continue
+            targets.append(PartitionTarget(topic, partition, os.path.join(log_dir, name), log_dir, broker_id))
+    return sorted(targets, key=lambda target: (target.partition, target.log_dir))
+
+
+def targets_for_paths(paths: Sequence[str]) -> List[PartitionTarget]:
+    """Explicit partition directories or segment files."""
+    targets = []
+    for path in paths:
+        path = os.path.abspath(path)
+        segment = None
+        if os.path.isfile(path):
+            if not SEGMENT_NAME.match(os.path.basename(path)):
+                raise ScanError("'%s' is not a Kafka segment file (<20-digit base offset>.log)" % path)
+            segment, path = path, os.path.dirname(path)
+        elif not os.path.isdir(path):
+            raise ScanError("path '%s' does not exist: pass a partition directory or a .log segment" % path)
+        match = PARTITION_DIRECTORY.match(os.path.basename(path))
+        if not match:
+            raise ScanError("'%s' is not a partition directory (<topic>-<partition>)" % path)
+        log_dir = os.path.dirname(path)
+        targets.append(PartitionTarget(match.group(1), int(match.group(2)), path, log_dir, broker_id_of(log_dir),
+                                       segment))
+    return targets
+
+
+@dataclass
+class PartitionScan:
+    target: PartitionTarget
+    scanned_from: Optional[int]
+    found: List[Any] = field(default_factory=list)
+    torn_tails: List[Dict[str, Any]] = field(default_factory=list)
+    lines: List[str] = field(default_factory=list)
+    segments: int = 0
+    bytes: int = 0
+    log_end_offset: Optional[int] = None
+
+
+def _segments(directory: str) -> List[tuple]:
+    found = []
+    for name in os.listdir(directory):
+        match = SEGMENT_NAME.match(name)
+        if match:
+            found.append((int(match.group(1)), os.path.join(directory, name)))
+    return sorted(found)
+
+
+def _open_index(log_path: str, base_offset: int, log_size: int) -> Optional[OffsetIndex]:
+    index_path = log_path[:-len(".log")] + ".index"
+    try:
+        return OffsetIndex(index_path, base_offset, log_size)
+    except OSError:
+        return None
+
+
+def _seek(handle, index: Optional[OffsetIndex], size: int, base_offset: int, start_offset: int) -> tuple:
+    """(position, offset before it) to begin at for ``start_offset``; the segment start when the index is no help."""
+    if index is None or start_offset <= base_offset:
+        return 0, base_offset - 1
+    slot = index.floor(start_offset)
+    if slot < 0:
+        return 0, base_offset - 1
+    indexed_offset, position = index.entry(slot)
+    header = read_header(ReadWindow(handle, size, V2_HEADER_SIZE), position)
+    # A stale index (rebuilt log, damage) must not send us into the middle of an entry.
+    if header is None or not header.framed or header.last_offset != indexed_offset:
+        return 0, base_offset - 1
+    before = index.entry(slot - 1)[0] if slot > 0 else base_offset - 1
+    return position, before
+
+
+def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bool,
+                   stop_at_start: bool = False) -> PartitionScan:
+    """One partition from ``start_offset``. ``stop_at_first``: stop once the first damage and the offset
+    after it are known. ``stop_at_start``: stop at the first valid entry holding the start offset or later,
+    so that only the entry a consumer at that offset fetches next (and any damage there) is read."""
+    segments = _segments(target.directory)
+    newest_path = segments[-1][1] if segments else None
+    # Sizes are fixed now: a live broker keeps appending to the active segment while we read it.
+    sizes = {path: os.stat(path).st_size for _base, path in segments}
+    if target.only_segment:
+        segments = [item for item in segments if item[1] == target.only_segment]
+    elif start_offset > NO_START:
+        earlier = [number for number, (base, _path) in enumerate(segments) if base <= start_offset]
+        segments = segments[earlier[-1]:] if earlier else segments
+    report = PartitionScan(target, start_offset if start_offset > NO_START else (segments[0][0] if segments else None))
+    pending: List[Damage] = []
+    last = -1
+    stopped = False
+    for number, (base, path) in enumerate(segments):
+        size = sizes[path]
+        with open(path, "rb", buffering=0) as handle:
+            index = _open_index(path, base, size)
+            try:
+                position, after = (_seek(handle, index, size, base, start_offset) if number == 0
+                                   else (0, max(last, base - 1)))
+                scanner = SegmentScanner(handle, size, path == newest_path, after, position,
+                                         start_offset if number == 0 else NO_START, stop_at_first, index,
+                                         stop_at_start=stop_at_start)
+                result = scanner.run()
+            finally:
+                if index is not None:
+                    index.close()
+        report.segments += 1
+        report.bytes += result.bytes_scanned
+        if pending and result.first_valid_offset is not None:
+            for damage in pending:
+                resolve_damage(damage, result.first_valid_offset, result.first_valid_offset, None)
+            pending = []
+        pending.extend(result.pending)
+        report.found.extend((path, damage) for damage in result.damages)
+        if result.torn_tail is not None:
+            tail = result.torn_tail
+            report.torn_tails.append({"segment": path, "position": tail.position, "length": tail.length,
+                                      "last_valid_offset": tail.last_valid_offset,
+                                      "declared_size": tail.declared_size})
+        last = max(last, result.last_offset)
+        if (stop_at_first and result.damages and not pending) or (stop_at_start and result.passed_start and not pending):
+            stopped = True
+            break
+    if segments and not stopped and segments[-1][1] == newest_path:
+        highest = max([last] + [damage.last_offset for _path, damage in report.found if damage.last_offset is not None])
+        report.log_end_offset = max(highest + 1, segments[-1][0])
+    elif newest_path is not None and not target.only_segment:
+        report.log_end_offset = _tail_end_offset(newest_path, sizes[newest_path], _segments(target.directory)[-1][0])
+    report.lines = _lines(report.found)
+    return report
+
+
+def _tail_end_offset(path: str, size: int, base: int) -> int:
+    """Last offset on disk + 1, from the last .index entry and a framing-only walk (no checksums)."""
+    with open(path, "rb", buffering=0) as handle:
+        index = _open_index(path, base, size)
+        try:
+            position, after = 0, base - 1
+            if index is not None and index.entries:
+                candidate = index.entry(index.entries - 1)[1]
+                if candidate < size:
+                    position = candidate
+                    after = index.entry(index.entries - 2)[0] if index.entries > 1 else base - 1
+            result = SegmentScanner(handle, size, True, after, position, start_offset=1 << 62).run()
+        finally:
+            if index is not None:
+                index.close()
+    return max(result.last_offset + 1, base)
+
+
+def _lines(found: List[Any]) -> List[str]:
+    lines: List[str] = []
+    current = None
+    for path, damage in found:
+        if path != current:
+            lines.append("Dumping %s" % path)
+            current = path
+        if damage.reason in ("crc_mismatch", "offset_out_of_order") and damage.header is not None:
+            lines.append(dump_log_line(damage.header, damage.computed_crc))
+        else:
+            lines.append(framing_damage_line(damage.position, damage.length, damage.first_offset,
+                                             damage.next_valid_offset, damage.next_valid_position))
+    return lines
+
+
+def scan(targets: Sequence[PartitionTarget], start_offsets: Dict[int, int], default_start: Optional[int],
+         mode: str) -> Dict[str, Any]:
+    """Scan every target; the result has the module's return keys."""
+    began = time.monotonic()
+    corrupt_records, torn_tails, lines, partitions = [], [], [], []
+    segments = scanned_bytes = 0
+    for target in targets:
+        start = start_offsets.get(target.partition, default_start)
+        try:
+            report = scan_partition(target, NO_START if start is None else start, mode in ("first", "at_start"),
+                                    mode == "at_start")
+        except (OSError, EOFError) as error:
+            raise ScanError("cannot scan topic '%s' partition %d at '%s': %s" % (
+                target.topic, target.partition, getattr(error, "filename", None) or target.directory,
+                getattr(error, "strerror", None) or error)) from error
+        segments += report.segments
+        scanned_bytes += report.bytes
+        lines.extend(report.lines)
+        identity = {"topic": target.topic, "partition": target.partition, "broker_id": target.broker_id}
+        for path, damage in report.found:
+            corrupt_records.append(dict(identity, segment=path, position=damage.position, length=damage.length,
+                                        magic=damage.magic, first_offset=damage.first_offset,
+                                        last_offset=damage.last_offset, next_valid_offset=damage.next_valid_offset,
+                                        reason=damage.reason, stored_crc=damage.stored_crc,
+                                        computed_crc=damage.computed_crc))
+        torn_tails.extend(dict(identity, **tail) for tail in report.torn_tails)
+        first = report.found[0][1] if report.found else None
+        partitions.append(dict(identity, log_dir=target.log_dir, scanned_from=report.scanned_from,
+                               first_damaged_offset=first.first_offset if first else None,
+                               next_valid_offset=first.next_valid_offset if first else None,
+                               clean=first is None, log_end_offset=report.log_end_offset))
+    return {"corrupt_records": corrupt_records, "torn_tails": torn_tails, "lines": lines, "partitions": partitions,
+            "scanned": {"segments": segments, "bytes": scanned_bytes,
+                        "seconds": round(time.monotonic() - began, 3)},
+            "crc32c_implementation": IMPLEMENTATION}

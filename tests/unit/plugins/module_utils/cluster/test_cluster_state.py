@@ -1,0 +1,96 @@
+"""Pure cluster_info computations: parsing Kafka's znodes and judging partition health."""
+
+import json
+
+import pytest
+
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state
+
+
+def state(leader, isr, epoch=3):
+    return dict(leader=leader, isr=isr, leader_epoch=epoch)
+
+
+def test_parse_broker_plaintext_registration():
+    raw = json.dumps({"host": "kafka1", "port": 9092, "endpoints": ["PLAINTEXT://kafka1:9092"],
+                      "rack": "r1", "version": 4}).encode()
+    assert cluster_state.parse_broker(1, raw) == dict(
+        id=1, host="kafka1", port=9092, endpoints=["PLAINTEXT://kafka1:9092"], rack="r1")
+
+
+def test_parse_broker_without_plaintext_listener_uses_first_endpoint():
+    raw = json.dumps({"host": None, "port": -1, "endpoints": ["SSL://kafka2.example:9093"]}).encode()
+    broker = cluster_state.parse_broker(2, raw)
+    assert (broker["host"], broker["port"], broker["rack"]) == ("kafka2.example", 9093, None)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (None, None),
+    (b'{"version":1,"brokerid":3,"timestamp":"1"}', 3),
+])
+def test_parse_controller(raw, expected):
+    assert cluster_state.parse_controller(raw) == expected
+
+
+def test_parse_assignment_and_state():
+    assignment = cluster_state.parse_assignment("t", b'{"version":2,"partitions":{"1":[2,3],"0":[1,2]}}')
+    assert assignment == {0: [1, 2], 1: [2, 3]}
+    assert cluster_state.parse_partition_state(b'{"leader":2,"isr":[2,3],"leader_epoch":7}') == state(2, [2, 3], 7)
+    assert cluster_state.parse_partition_state(None) == dict(leader=-1, isr=[], leader_epoch=None)
+
+
+@pytest.mark.parametrize("raw, default, expected", [
+    (None, 1, 1),
+    (None, 2, 2),
+    (b'{"version":1,"config":{}}', 2, 2),
+    (b'{"version":1,"config":{"min.insync.replicas":"3"}}', 1, 3),
+])
+def test_min_insync_replicas_override_or_default(raw, default, expected):
+    assert cluster_state.parse_min_insync_replicas(raw, default) == expected
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b"\xff\xfe"])
+def test_garbage_znode_is_one_line_error(raw):
+    with pytest.raises(cluster_state.ClusterDataError, match="/brokers/topics/t"):
+        cluster_state.parse_assignment("t", raw)
+
+
+@pytest.mark.parametrize("leader, isr, live, flags", [
+    (1, [1, 2, 3], {1, 2, 3}, dict(under_replicated=False, at_min_isr=False, below_min_isr=False, offline=False)),
+    (1, [1, 2], {1, 2, 3}, dict(under_replicated=True, at_min_isr=True, below_min_isr=False, offline=False)),
+    (1, [1], {1, 2, 3}, dict(under_replicated=True, at_min_isr=False, below_min_isr=True, offline=False)),
+    (-1, [3], {1, 2}, dict(under_replicated=True, at_min_isr=False, below_min_isr=True, offline=True)),
+    (3, [3, 1, 2], {1, 2}, dict(under_replicated=False, at_min_isr=False, below_min_isr=False, offline=True)),
+])
+def test_judge_partition(leader, isr, live, flags):
+    judged = cluster_state.judge_partition("t", 0, [1, 2, 3], state(leader, isr), 2, live)
+    assert {key: judged[key] for key in flags} == flags
+    assert judged["leader"] == (leader if leader >= 0 else None)
+
+
+def test_would_fall_below_min_isr_simulates_stops():
+    partitions = [
+        cluster_state.judge_partition("t", 0, [1, 2, 3], state(1, [1, 2, 3]), 2, {1, 2, 3}),
+        cluster_state.judge_partition("t", 1, [1, 2, 3], state(1, [1, 2]), 2, {1, 2, 3}),
+    ]
+    assert cluster_state.would_fall_below_min_isr(partitions, []) == []
+    assert cluster_state.would_fall_below_min_isr(partitions, [3]) == []
+    assert cluster_state.would_fall_below_min_isr(partitions, [2]) == [
+        dict(topic="t", partition=1, isr_after=[1], min_insync_replicas=2)]
+    assert len(cluster_state.would_fall_below_min_isr(partitions, [1, 2])) == 2
+
+
+def test_summarise_counts_and_health():
+    brokers = [dict(id=3), dict(id=1)]
+    partitions = [
+        cluster_state.judge_partition("a", 0, [1, 3], state(1, [1, 3]), 1, {1, 3}),
+        cluster_state.judge_partition("b", 0, [1, 3], state(3, [3]), 1, {1, 3}),
+    ]
+    result = cluster_state.summarise(brokers, 1, partitions, [3])
+    assert result["broker_ids"] == [1, 3]
+    assert result["under_replicated_partitions"] == [dict(topic="b", partition=0)]
+    assert result["summary"] == dict(brokers=2, controller_id=1, topics=2, partitions=2, under_replicated=1,
+                                     offline=0, at_min_isr=1, below_min_isr=0)
+    assert result["healthy"] is False
+    assert result["would_fall_below_min_isr"] == [dict(topic="b", partition=0, isr_after=[], min_insync_replicas=1)]
+    assert cluster_state.summarise(brokers, 1, partitions[:1])["healthy"] is True
