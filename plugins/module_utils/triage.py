@@ -128,12 +128,17 @@ def read_settings(raw: dict) -> dict:
         allow_intact_replica=_flag(raw.get("allow_intact_replica", False), "allow_intact_replica"),
         verify_timeout=_number(raw.get("verify_timeout", 120), "verify_timeout"),
         verify_poll_interval=_number(raw.get("verify_poll_interval", 0.5), "verify_poll_interval", minimum=0.05),
+        state_file=str(raw.get("state_file") or "the run journal"),
     )
 
 
 def _broker_hosts(inventory: dict) -> dict[str, int]:
+    """{host: broker.id} from the inventory's broker hosts and their broker_service_id, in inventory order."""
+    names, ids = inventory.get("broker_hosts") or [], inventory.get("broker_ids") or []
+    if len(names) != len(ids):
+        raise DecisionInputError(f"the inventory gives {len(names)} broker hosts but {len(ids)} broker ids")
     hosts = {}
-    for host, broker_id in (inventory.get("brokers") or {}).items():
+    for host, broker_id in zip(names, ids):
         try:
             hosts[str(host)] = int(broker_id)
         except (TypeError, ValueError):
@@ -220,7 +225,8 @@ def _resume(settings: dict, journal: dict, consumers: list[str]) -> dict:
     answer["message"] = (
         f"Resuming the run of {journal.get('started_at', 'an earlier run')} for group {settings['group']} at phase "
         f"\"{phase}\" ({len(targets)} partition(s), broker_restart={answer['broker_restart']}): the offsets may "
-        "already have moved, so the plan of that run is kept and no offset moves twice.")
+        "already have moved, so the plan of that run is kept and no offset moves twice. Delete "
+        f"{settings['state_file']} to start afresh instead.")
     return answer
 
 
@@ -433,7 +439,8 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
 
     ``settings``: the playbook's variables (consumer_group, topics, partitions, offsets, broker_restart,
     max_skipped_records, stuck_interval, allow_intact_replica, verify_timeout, verify_poll_interval).
-    ``inventory``: {brokers: {host: broker_service_id}, consumers: [hosts running the group's consumers]}.
+    ``inventory``: {broker_hosts: [hosts], broker_ids: [their broker_service_id], consumers: [hosts running the
+    group's consumers]}.
     ``journal``: the run journal of an earlier run ({} or None when there is none).
     ``sample``: consumer_offset_info's result with cluster=true; ``scans``: every broker's registered
     corrupt_record_info results; ``watch``: consumer_offset_info's result after the stuck interval;

@@ -8,8 +8,8 @@ import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils import triage
 
-BROKERS = {"kafka1": 1, "kafka2": 2, "kafka3": 3}
-INVENTORY = {"brokers": BROKERS, "consumers": ["app1"]}
+BROKERS = {"broker_hosts": ["kafka1", "kafka2", "kafka3"], "broker_ids": [1, 2, 3]}
+INVENTORY = {**BROKERS, "consumers": ["app1"]}
 
 
 def settings(**overrides):
@@ -114,8 +114,9 @@ def test_settings_from_strings_as_extra_vars_give_them():
 
 
 @pytest.mark.parametrize("inventory, match", [
-    ({"brokers": {}}, "no kafka_brokers hosts"),
-    ({"brokers": {"kafka1": None}}, "kafka1 needs broker_service_id"),
+    ({}, "no kafka_brokers hosts"),
+    ({"broker_hosts": ["kafka1"], "broker_ids": [None]}, "kafka1 needs broker_service_id"),
+    ({"broker_hosts": ["kafka1"], "broker_ids": []}, "1 broker hosts but 0 broker ids"),
 ])
 def test_an_inventory_without_broker_ids_is_named(inventory, match):
     with pytest.raises(triage.DecisionInputError, match=match):
@@ -375,7 +376,7 @@ def test_none_leaves_the_brokers_alone():
 
 
 def test_without_consumer_hosts_no_consumer_phase_runs():
-    answer = decide(settings(), inventory={"brokers": BROKERS}, sample=sample([offset(1, 20)]),
+    answer = decide(settings(), inventory=BROKERS, sample=sample([offset(1, 20)]),
                     scans=scans_of(*(scan(b, 1, 20, 25) for b in (1, 2, 3))))
     assert not answer["phases"]["stop_consumers"] and not answer["phases"]["start_consumers"]
 
@@ -393,7 +394,7 @@ def test_a_journal_whose_offsets_may_have_moved_is_resumed_with_its_own_plan(pha
     assert answer["need"] is None and answer["action"] == "resume" and answer["resumed"]
     assert answer["broker_restart"] == "full_stop", "the interrupted run's broker_restart is kept"
     assert answer["targets"][0]["target_offset"] == 25 and answer["backup_file"] == "/b"
-    assert "no offset moves twice" in answer["message"]
+    assert "no offset moves twice" in answer["message"] and "Delete the run journal to start afresh" in answer["message"]
     assert answer["journal_moving"] == {"phase": "moving_offsets"}, "a resumed run keeps its journal's plan"
     moved = phase == "offsets_moved"
     assert answer["phases"]["move_offsets"] is not moved
