@@ -455,9 +455,7 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
         return _resume(settings, journal, consumers)
     bring_back = _bring_back(journal)
     if sample is None:
-        return _answer(settings, need="sample", bring_back=bring_back,
-                       phases=_phases(bring_back=bool(bring_back)),
-                       host_groups=[dict(name=host, groups="skip_corrupt_bring_back") for host in bring_back])
+        return _answer(settings, need="sample", bring_back=bring_back, phases=_phases(bring_back=bool(bring_back)))
 
     cluster = sample.get("cluster") or {}
     groups = sample.get("groups") or []
