@@ -29,10 +29,12 @@ requirements:
   - enabled with ANSIBLE_CALLBACKS_ENABLED
 """
 
-# Actions that run on the controller without starting a module.
+# Actions that run on the controller without starting a module: Ansible's own, and group_wait, an action plugin
+# that waits in the controller's process (its process_command is a raw command on the target, not a module).
 CONTROLLER_ONLY = {
     "set_fact", "debug", "add_host", "group_by", "assert", "fail", "meta", "set_stats", "include_tasks",
-    "import_tasks", "include_role", "import_role", "include_vars", "pause",
+    "import_tasks", "include_role", "import_role", "include_vars", "pause", "validate_argument_spec",
+    "group_wait",
 }
 
 
