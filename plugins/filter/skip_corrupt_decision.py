@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
 # Apache License 2.0 (see LICENSE)
-"""The ``skip_corrupt_decision`` filter: skip_corrupt.yml's one door to its decision engine.
+"""The ``skip_corrupt_decision`` filter, skip_corrupt.yml's one door to its decision engine, and
+``skip_corrupt_report``, the JSON report of a run.
 
 The engine itself (``module_utils/triage.py``) is plain Python with its own unit tests; this filter only
 unwraps what Ansible gathered and picks the entry point.
@@ -13,7 +14,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils import triage
+from ansible_collections.kafka_ops.remediation.plugins.module_utils import run_report, triage
 
 
 def _gathered(value: Any) -> Any:
@@ -40,8 +41,17 @@ def skip_corrupt_decision(facts: Any) -> dict:
         return triage.refusal_for_bad_input(error, settings)
 
 
+def skip_corrupt_report(run: Any, offset_change: Any = None, verified: Any = None, marks: Any = None,
+                        check_mode: bool = False, name: str = "skip_corrupt") -> dict:
+    """The JSON report of a run from its final run state (see module_utils/run_report.py)."""
+    if not isinstance(run, dict):
+        raise AnsibleFilterError("skip_corrupt_report expects the run state of skip_corrupt_decision")
+    return run_report.skip_corrupt_report(run, _gathered(offset_change), list(verified or []), list(marks or []),
+                                          bool(check_mode), str(name))
+
+
 class FilterModule:
-    """The decision engine of skip_corrupt.yml."""
+    """The decision engine of skip_corrupt.yml and the report of its run."""
 
     def filters(self) -> dict:
-        return {"skip_corrupt_decision": skip_corrupt_decision}
+        return {"skip_corrupt_decision": skip_corrupt_decision, "skip_corrupt_report": skip_corrupt_report}

@@ -36,3 +36,12 @@ def test_given_a_decision_and_an_offset_change_it_decides_the_rest_of_the_run():
 def test_anything_but_a_dict_is_refused():
     with pytest.raises(AnsibleFilterError, match="expects a dict of the facts"):
         skip_corrupt_decision(["settings"])
+
+
+def test_the_report_filter_takes_a_skipped_offset_change_as_none():
+    from ansible_collections.kafka_ops.remediation.plugins.filter.skip_corrupt_decision import skip_corrupt_report
+
+    made = skip_corrupt_report({"group": "billing", "targets": []}, {"skipped": True}, [], [], False)
+    assert made["group"] == "billing" and made["skipped"] == [] and made["phases"] == []
+    with pytest.raises(AnsibleFilterError, match="expects the run state"):
+        skip_corrupt_report(None)
