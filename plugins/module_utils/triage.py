@@ -165,8 +165,8 @@ def _answer(settings: dict, **fields: Any) -> dict:
 
 
 def _phases(**on: bool) -> dict:
-    names = ("bring_back", "stop_consumers", "stop_brokers", "move_offsets", "roll_brokers", "start_brokers",
-             "start_consumers", "verify", "report")
+    names = ("stop_consumers", "stop_brokers", "move_offsets", "roll_brokers", "start_brokers", "start_consumers",
+             "verify")
     return {name: bool(on.get(name, False)) for name in names}
 
 
@@ -177,8 +177,7 @@ def _stop_order(brokers: dict[str, int], controller_id: Optional[int]) -> list[s
     return [host for host in hosts if host not in controller] + controller
 
 
-def _acting(answer: dict, settings: dict, consumers: list[str], stop_order: list[str], rolled: list[str],
-            offsets_moved: bool) -> dict:
+def _acting(answer: dict, consumers: list[str], stop_order: list[str], rolled: list[str], offsets_moved: bool) -> dict:
     """Phases and host groups of a run that acts (fresh or resumed)."""
     restart = answer["broker_restart"]
     groups = [dict(name=host, groups="skip_corrupt_consumers") for host in consumers]
@@ -203,7 +202,7 @@ def _acting(answer: dict, settings: dict, consumers: list[str], stop_order: list
         phases=_phases(stop_consumers=not offsets_moved and bool(consumers),
                        stop_brokers=full_stop and not offsets_moved, move_offsets=not offsets_moved,
                        roll_brokers=bool(to_roll), start_brokers=full_stop, start_consumers=bool(consumers),
-                       verify=True, report=True))
+                       verify=True))
     return answer
 
 
@@ -219,7 +218,7 @@ def _resume(settings: dict, journal: dict, consumers: list[str]) -> dict:
         undamaged=plan.get("undamaged") or [], cluster=plan.get("cluster") or {},
         controller_id=plan.get("controller_id"), broker_ids=plan.get("broker_ids") or [],
         explicit=bool(plan.get("explicit")), backup_file=journal.get("backup_file"))
-    answer = _acting(answer, settings, consumers, list(journal.get("stop_order") or []),
+    answer = _acting(answer, consumers, list(journal.get("stop_order") or []),
                      list(journal.get("rolled") or []), offsets_moved=phase == "offsets_moved")
     answer["journal_moving"] = dict(phase="moving_offsets")
     answer["message"] = (
@@ -455,7 +454,7 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
         return _resume(settings, journal, consumers)
     bring_back = _bring_back(journal)
     if sample is None:
-        return _answer(settings, need="sample", bring_back=bring_back, phases=_phases(bring_back=bool(bring_back)))
+        return _answer(settings, need="sample", bring_back=bring_back)
 
     cluster = sample.get("cluster") or {}
     groups = sample.get("groups") or []
@@ -532,7 +531,7 @@ def _conclude(answer: dict, settings: dict, consumers: list[str], brokers: dict[
         answer.update(action="nothing", message=(f"Group {settings['group']} is not stuck: {state}. Nothing to do, "
                                                  "nothing was changed."))
         return answer
-    answer = _acting(answer, settings, consumers, _stop_order(brokers, answer["controller_id"]), [],
+    answer = _acting(answer, consumers, _stop_order(brokers, answer["controller_id"]), [],
                      offsets_moved=False)
     entry = journal_entry(answer, started_at)
     # Until the offsets move, a rerun decides afresh: the journal matters before then only to bring back the
