@@ -16,10 +16,10 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state, group_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import group_gates
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client, zookeeper
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import (
-    ModuleRunner, registered_bootstrap_servers)
+    ModuleRunner, close_quietly, known_failure, registered_bootstrap_servers)
 
 
 def argument_spec() -> dict:
@@ -79,20 +79,10 @@ class ActionModule(ActionBase):
             return group_gates.wait(zk(), params, log_end_offsets, self._process_exit(command) if command else None)
         except group_gates.GroupWaitFailed as failed:
             return dict(failed.details, failed=True, msg=str(failed))
-        except kafka_client.KafkaLibraryMissing as error:
-            return dict(failed=True, msg=missing_required_lib("kafka-python"), exception=error.import_traceback)
-        except (zookeeper.ZooKeeperError, kafka_client.KafkaClientError, cluster_state.ClusterDataError) as error:
-            return dict(failed=True, msg=str(error))
         except Exception as error:  # pylint: disable=broad-except
-            message = (zookeeper.describe_zookeeper_exception(error) or kafka_client.describe_kafka_exception(error))
-            if message is None:
+            failure = known_failure(error)
+            if failure is None:
                 raise
-            return dict(failed=True, msg=message)
+            return dict(failure, failed=True)
         finally:
-            for client in (clients.get("kafka"), clients.get("zookeeper")):
-                if client is not None:
-                    try:
-                        client.close()
-                    except Exception:  # pylint: disable=broad-except
-                        # Closing must never hide the wait's own result or error.
-                        pass
+            close_quietly(clients.get("kafka"), clients.get("zookeeper"))

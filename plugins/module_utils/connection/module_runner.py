@@ -35,6 +35,32 @@ def registered_bootstrap_servers(zk, params: dict[str, Any]) -> list[str]:
     )
 
 
+def known_failure(error: Exception) -> Optional[dict[str, Any]]:
+    """The one-line failure result for an error the connection layers or the cluster data know how to say, None
+    for any other. Call it while handling the error: a described client exception carries its traceback.
+
+    Shared with the action plugins that talk to the cluster from the controller (group_wait).
+    """
+    if isinstance(error, ModuleError):
+        return dict(error.details, msg=str(error))
+    if isinstance(error, kafka_client.KafkaLibraryMissing):
+        return dict(msg=missing_required_lib("kafka-python"), exception=error.import_traceback)
+    if isinstance(error, (zookeeper.ZooKeeperError, kafka_client.KafkaClientError, cluster_state.ClusterDataError)):
+        return dict(msg=str(error))
+    message = zookeeper.describe_zookeeper_exception(error) or kafka_client.describe_kafka_exception(error)
+    return dict(msg=message, exception=traceback.format_exc()) if message else None
+
+
+def close_quietly(*clients: Any) -> None:
+    """Close every client given (None is skipped); closing must never hide the caller's own result or error."""
+    for client in clients:
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+
+
 class ModuleRunner:
     """Wraps (does not subclass) AnsibleModule for the ZooKeeper/Kafka modules of this collection.
 
@@ -92,17 +118,9 @@ class ModuleRunner:
         failure: Optional[dict[str, Any]] = None
         try:
             result = body(self)
-        except ModuleError as error:
-            failure = dict(error.details, msg=str(error))
-        except kafka_client.KafkaLibraryMissing as error:
-            failure = dict(msg=missing_required_lib("kafka-python"), exception=error.import_traceback)
-        except (zookeeper.ZooKeeperError, kafka_client.KafkaClientError, cluster_state.ClusterDataError) as error:
-            failure = dict(msg=str(error))
         except Exception as error:  # pylint: disable=broad-except
-            message = (zookeeper.describe_zookeeper_exception(error)
-                       or kafka_client.describe_kafka_exception(error)
-                       or f"unexpected {type(error).__name__}: {error}")
-            failure = dict(msg=message, exception=traceback.format_exc())
+            failure = known_failure(error) or dict(msg=f"unexpected {type(error).__name__}: {error}",
+                                                   exception=traceback.format_exc())
         finally:
             self.close()
         if failure is not None:
@@ -110,12 +128,6 @@ class ModuleRunner:
         self.module.exit_json(**result)
 
     def close(self) -> None:
-        for client in (self._kafka, self._zookeeper):
-            if client is not None:
-                try:
-                    client.close()
-                except Exception:  # pylint: disable=broad-except
-                    # Closing must never hide the module's own result or error.
-                    pass
+        close_quietly(self._kafka, self._zookeeper)
         self._kafka = None
         self._zookeeper = None

@@ -74,3 +74,10 @@ def test_action_turns_a_zookeeper_error_into_one_line():
     with mock.patch.object(ModuleRunner, "zookeeper_factory", mock.Mock(side_effect=error)):
         result = plugin.run(task_vars={})
     assert result == dict(failed=True, msg="could not connect to ZooKeeper fake:2181 within 10 s")
+
+
+def test_action_lets_an_unexpected_error_through_with_its_traceback():
+    plugin = action(dict(ZK_ARGS, group="billing"))
+    with mock.patch.object(ModuleRunner, "zookeeper_factory", mock.Mock(side_effect=RuntimeError("bug"))):
+        with pytest.raises(RuntimeError, match="bug"):
+            plugin.run(task_vars={})
