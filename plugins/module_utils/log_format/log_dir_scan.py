@@ -13,14 +13,20 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import IMPLEMENTATION
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
-    V2_HEADER_SIZE, ReadWindow, dump_log_line, framing_damage_line, read_header)
+    ReadWindow, dump_log_line, framing_damage_line, read_header, validates)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment_scan import (
-    Damage, OffsetIndex, SegmentScanner, resolve_damage)
+    FramingDoubt, SegmentBounds, SegmentScanner)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_index import OffsetIndex
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_ledger import (
+    NO_LIMIT, OffsetLedger)
 
 SEGMENT_NAME = re.compile(r"^(\d{20})\.log$")
 # Kafka renames directories it is deleting or moving (``-delete``, ``-future``, ``-stray``): those never match.
 PARTITION_DIRECTORY = re.compile(r"^(.+)-(\d+)$")
 NO_START = -1
+# Index entries tried, walking back from the one at or below the start offset, before reading from byte 0.
+ANCHOR_TRIES = 16
+ANCHOR_WINDOW = 1 << 16
 
 
 class ScanError(Exception):
@@ -146,29 +152,41 @@ def _open_index(log_path: str, base_offset: int, log_size: int) -> Optional[Offs
         return None
 
 
-def _seek(handle, index: Optional[OffsetIndex], size: int, base_offset: int, start_offset: int) -> tuple:
-    """(position, offset before it) to begin at for ``start_offset``; the segment start when the index is no help."""
-    if index is None or start_offset <= base_offset:
-        return 0, base_offset - 1
+def _anchor(handle, index: OffsetIndex, size: int, base_offset: int, start_offset: int) -> tuple:
+    """(position, an offset below the entry there) of the indexed entry at or below ``start_offset`` that
+    validates: damage at the start offset sends us one index entry further back. (0, base - 1) when none does."""
+    window = ReadWindow(handle, size, ANCHOR_WINDOW)
     slot = index.floor(start_offset)
-    if slot < 0:
-        return 0, base_offset - 1
-    indexed_offset, position = index.entry(slot)
-    header = read_header(ReadWindow(handle, size, V2_HEADER_SIZE), position)
-    # A stale index (rebuilt log, damage) must not send us into the middle of an entry.
-    if header is None or not header.framed or header.last_offset != indexed_offset:
-        return 0, base_offset - 1
-    before = index.entry(slot - 1)[0] if slot > 0 else base_offset - 1
-    return position, before
+    for _tried in range(ANCHOR_TRIES):
+        if slot < 0:
+            break
+        indexed_offset, position = index.entry(slot)
+        header = read_header(window, position)
+        # A stale index (rebuilt log, damage) must not send us into the middle of an entry.
+        if header is not None and header.last_offset == indexed_offset and validates(window, header, -1):
+            return position, index.entry(slot - 1)[0] if slot > 0 else base_offset - 1
+        slot -= 1
+    return 0, base_offset - 1
 
 
 def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bool,
                    stop_at_start: bool = False) -> PartitionScan:
     """One partition from ``start_offset``. ``stop_at_first``: stop once the first damage and the offset
-    after it are known. ``stop_at_start``: stop at the first valid entry holding the start offset or later,
-    so that only the entry a consumer at that offset fetches next (and any damage there) is read."""
+    after it are known. ``stop_at_start``: stop once the entry holding the start offset (or the first after
+    it) is confirmed, so that only the entry a consumer at that offset fetches next (and any damage there)
+    is read."""
+    try:
+        return _scan_partition(target, start_offset, stop_at_first, stop_at_start, trust_framing=True)
+    except FramingDoubt:
+        # Walking to the start offset on framing alone met damage: walk again, checking every entry.
+        return _scan_partition(target, start_offset, stop_at_first, stop_at_start, trust_framing=False)
+
+
+def _scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bool, stop_at_start: bool,
+                    trust_framing: bool) -> PartitionScan:
     segments = _segments(target.directory)
     newest_path = segments[-1][1] if segments else None
+    next_base = {path: following[0] for (_base, path), following in zip(segments, segments[1:])}
     # Sizes are fixed now: a live broker keeps appending to the active segment while we read it.
     sizes = {path: os.stat(path).st_size for _base, path in segments}
     if target.only_segment:
@@ -177,42 +195,49 @@ def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bo
         earlier = [number for number, (base, _path) in enumerate(segments) if base <= start_offset]
         segments = segments[earlier[-1]:] if earlier else segments
     report = PartitionScan(target, start_offset if start_offset > NO_START else (segments[0][0] if segments else None))
-    pending: List[Damage] = []
-    last = -1
+    ledger = OffsetLedger()
     stopped = False
     for number, (base, path) in enumerate(segments):
         size = sizes[path]
+        bounds = SegmentBounds(path, base, next_base[path] - 1 if path in next_base else NO_LIMIT, path == newest_path)
         with open(path, "rb", buffering=0) as handle:
             index = _open_index(path, base, size)
             try:
-                position, after = (_seek(handle, index, size, base, start_offset) if number == 0
-                                   else (0, max(last, base - 1)))
-                scanner = SegmentScanner(handle, size, path == newest_path, after, position,
-                                         start_offset if number == 0 else NO_START, stop_at_first, index,
-                                         stop_at_start=stop_at_start)
-                result = scanner.run()
+                position, trust_below = 0, -1
+                if number == 0 and start_offset > base:
+                    if index is not None:
+                        position, below = _anchor(handle, index, size, base, start_offset)
+                        ledger.confirmed_last = max(ledger.confirmed_last, below)
+                    elif trust_framing:
+                        trust_below = start_offset
+                scanner = SegmentScanner(handle, size, bounds, ledger, index, position, start_offset, trust_below,
+                                         stop_at_first, stop_at_start).run()
             finally:
+                ledger.ask_index = None
                 if index is not None:
                     index.close()
         report.segments += 1
-        report.bytes += result.bytes_scanned
-        if pending and result.first_valid_offset is not None:
-            for damage in pending:
-                resolve_damage(damage, result.first_valid_offset, result.first_valid_offset, None)
-            pending = []
-        pending.extend(result.pending)
-        report.found.extend((path, damage) for damage in result.damages)
-        if result.torn_tail is not None:
-            tail = result.torn_tail
+        report.bytes += scanner.bytes_scanned
+        if scanner.torn_tail is not None:
+            tail = scanner.torn_tail
             report.torn_tails.append({"segment": path, "position": tail.position, "length": tail.length,
                                       "last_valid_offset": tail.last_valid_offset,
                                       "declared_size": tail.declared_size})
-        last = max(last, result.last_offset)
-        if (stop_at_first and result.damages and not pending) or (stop_at_start and result.passed_start and not pending):
+        if scanner.stopped:
             stopped = True
             break
+    if not stopped:
+        ledger.finish()
+    order = {path: number for number, (_base, path) in enumerate(segments)}
+    damages = [damage for damage in ledger.damages if (not stopped or damage.resolved) and (
+        start_offset <= NO_START or damage.next_valid_offset is None or damage.next_valid_offset > start_offset)]
+    damages.sort(key=lambda damage: (order[damage.segment], damage.position))
+    if stop_at_first:
+        damages = damages[:1]
+    report.found = [(damage.segment, damage) for damage in damages]
     if segments and not stopped and segments[-1][1] == newest_path:
-        highest = max([last] + [damage.last_offset for _path, damage in report.found if damage.last_offset is not None])
+        highest = max([ledger.last] + [damage.last_offset for damage in ledger.damages
+                                       if damage.last_offset is not None])
         report.log_end_offset = max(highest + 1, segments[-1][0])
     elif newest_path is not None and not target.only_segment:
         report.log_end_offset = _tail_end_offset(newest_path, sizes[newest_path], _segments(target.directory)[-1][0])
@@ -223,19 +248,24 @@ def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bo
 def _tail_end_offset(path: str, size: int, base: int) -> int:
     """Last offset on disk + 1, from the last .index entry and a framing-only walk (no checksums)."""
     with open(path, "rb", buffering=0) as handle:
+        position, last = 0, base - 1
         index = _open_index(path, base, size)
-        try:
-            position, after = 0, base - 1
-            if index is not None and index.entries:
-                candidate = index.entry(index.entries - 1)[1]
-                if candidate < size:
-                    position = candidate
-                    after = index.entry(index.entries - 2)[0] if index.entries > 1 else base - 1
-            result = SegmentScanner(handle, size, True, after, position, start_offset=1 << 62).run()
-        finally:
-            if index is not None:
+        if index is not None:
+            try:
+                if index.entries:
+                    candidate = index.entry(index.entries - 1)[1]
+                    if candidate < size:
+                        position = candidate
+            finally:
                 index.close()
-    return max(result.last_offset + 1, base)
+        window = ReadWindow(handle, size, ANCHOR_WINDOW)
+        while position < size:
+            header = read_header(window, position)
+            if header is None or not header.framed or position + header.total > size:
+                break
+            last = max(last, header.last_offset)
+            position += header.total
+    return max(last + 1, base)
 
 
 def _lines(found: List[Any]) -> List[str]:

@@ -129,9 +129,9 @@ class ReadWindow:
         relative = position - self.start
         return bytes(self.view[relative:relative + length])
 
-    def checksum(self, function: Callable[..., int], start: int, stop: int) -> int:
-        """``function`` (crc32c or zlib.crc32) over file bytes ``[start, stop)``, streamed if larger than the buffer."""
-        value = 0
+    def checksum(self, function: Callable[..., int], start: int, stop: int, value: int = 0) -> int:
+        """``function`` (crc32c or zlib.crc32) over file bytes ``[start, stop)``, streamed if larger than the buffer,
+        continuing from ``value`` (the checksum of the bytes before ``start``)."""
         while start < stop:
             if start < self.start or start >= self.stop or (stop > self.stop and self.stop < self.end):
                 self.load(start)

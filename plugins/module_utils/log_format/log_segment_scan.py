@@ -3,96 +3,38 @@
 # Apache License 2.0 (see LICENSE)
 """Walk one Kafka log segment: validate every entry, resynchronise after damaged framing, spot a torn tail.
 
-The hot path handles well-framed v2 batches with one header unpack and one CRC-32C over a slice of the read
-window; everything else (v0/v1, damage, the end of the segment) goes through the general path.
+The hot path handles well-framed entries that validate and continue the offsets, with one header unpack and
+one checksum over a slice of the read window, while no damage waits for its next valid entry. Everything
+else (damage, offsets that break the sequence, the end of the segment) goes through ``_examine``, and the
+offset ledger decides what is readable.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 import zlib
-from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import crc32c
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.entry_extent import checked_end, natural_ends
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
-    CODEC_MASK, HEADER_UP_TO_MAGIC, LEGACY_CRC_START, LOG_OVERHEAD, MAXIMUM_SIZE, MINIMUM_SIZE, OFFSET_AND_SIZE, V2_CRC_START,
-    V2_HEADER, V2_HEADER_SIZE, EntryHeader, ReadWindow, computed_crc, first_offset_of, read_header, validates)
+    CODEC_MASK, LEGACY_CRC_START, LOG_OVERHEAD, MAXIMUM_SIZE, MINIMUM_SIZE, V2_CRC_START, V2_HEADER, V2_HEADER_SIZE,
+    EntryHeader, ReadWindow, computed_crc, first_offset_of, read_header, validates)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_index import OffsetIndex
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_ledger import (
+    NO_LIMIT, Damage, Entry, OffsetLedger)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.resync import find_entry
 
 WINDOW_BYTES = 4 << 20
-INDEX_ENTRY = struct.Struct(">ii")
 LEGACY_MINIMUM_TOTAL = {magic: LOG_OVERHEAD + MINIMUM_SIZE[magic] for magic in (0, 1)}
-# How many .index entries past damaged framing to try before falling back to a byte-by-byte search.
-INDEX_CANDIDATES = 8
+# A crash in a preallocated file leaves the batch being written cut off by zeros. Cut-offs closer than this
+# to the batch's end are not told apart from a complete batch whose last bytes happen to be zero.
+TORN_ZEROS_MINIMUM = 8
 
 
-class OffsetIndex:
-    """Kafka's sparse ``.index`` (relative offset, position), read entry by entry with pread: never loaded whole."""
-
-    def __init__(self, path: str, base_offset: int, log_size: int) -> None:
-        self.base_offset = base_offset
-        self.descriptor = os.open(path, os.O_RDONLY)
-        slots = os.fstat(self.descriptor).st_size // INDEX_ENTRY.size
-        # Unused slots of a preallocated index are zero; Kafka never indexes position 0, so the used entries
-        # are the prefix with a position above zero (and inside the log).
-        low, high = 0, slots
-        while low < high:
-            middle = (low + high) // 2
-            if 0 < self._raw(middle)[1] < log_size:
-                low = middle + 1
-            else:
-                high = middle
-        self.entries = low
-
-    def close(self) -> None:
-        os.close(self.descriptor)
-
-    def _raw(self, slot: int) -> Tuple[int, int]:
-        return INDEX_ENTRY.unpack(os.pread(self.descriptor, INDEX_ENTRY.size, slot * INDEX_ENTRY.size))
-
-    def entry(self, slot: int) -> Tuple[int, int]:
-        """(absolute offset, position) of entry ``slot``."""
-        relative, position = self._raw(slot)
-        return self.base_offset + relative, position
-
-    def floor(self, offset: int) -> int:
-        """Slot of the last entry whose offset is at or below ``offset``; -1 when there is none."""
-        low, high = 0, self.entries
-        while low < high:
-            middle = (low + high) // 2
-            if self.entry(middle)[0] <= offset:
-                low = middle + 1
-            else:
-                high = middle
-        return low - 1
-
-    def positions_after(self, position: int) -> Iterator[Tuple[int, int]]:
-        """Entries whose position is beyond ``position``, in order."""
-        low, high = 0, self.entries
-        while low < high:
-            middle = (low + high) // 2
-            if self.entry(middle)[1] <= position:
-                low = middle + 1
-            else:
-                high = middle
-        for slot in range(low, self.entries):
-            yield self.entry(slot)
-
-
-@dataclass
-class Damage:
-    reason: str
-    position: int
-    length: int
-    magic: Optional[int]
-    first_offset: Optional[int]
-    last_offset: Optional[int]
-    stored_crc: Optional[int] = None
-    computed_crc: Optional[int] = None
-    header: Optional[EntryHeader] = None
-    next_valid_offset: Optional[int] = None
-    next_valid_position: Optional[int] = None
+class FramingDoubt(Exception):
+    """A walk that trusted framing without checksums met something it cannot explain: walk again, checking."""
 
 
 @dataclass
@@ -104,87 +46,86 @@ class TornTail:
 
 
 @dataclass
-class SegmentScan:
-    """What one segment held; ``pending`` damages still wait for the next valid entry (maybe in the next segment)."""
+class SegmentBounds:
+    """What the partition says about one segment: its offsets lie in ``[lowest, highest]``."""
 
-    damages: List[Damage] = field(default_factory=list)
-    pending: List[Damage] = field(default_factory=list)
-    torn_tail: Optional[TornTail] = None
-    first_valid_offset: Optional[int] = None
-    last_offset: int = -1
-    start_position: int = 0
-    bytes_scanned: int = 0
-    # A valid entry holding an offset at or past the start offset was read (what stop_at_start waits for).
-    passed_start: bool = False
-
-
-def resolve_damage(damage: Damage, next_first: Optional[int], next_last: int, next_position: Optional[int]) -> None:
-    """Fill in where readable data resumes once the next valid entry is known.
-
-    When that entry's first offset is unknown (a snappy/lz4 v0/v1 wrapper), the offset after the damage is
-    still readable through it if the damage's own last offset is known; otherwise only the wrapper's last is.
-    """
-    if next_first is not None:
-        damage.next_valid_offset = next_first
-        if damage.last_offset is None and damage.first_offset is not None and next_first > damage.first_offset:
-            damage.last_offset = next_first - 1
-    elif damage.last_offset is not None and damage.last_offset < next_last:
-        damage.next_valid_offset = damage.last_offset + 1
-    else:
-        damage.next_valid_offset = next_last
-    damage.next_valid_position = next_position
+    path: str
+    lowest: int
+    highest: int = NO_LIMIT
+    newest: bool = False
 
 
 class SegmentScanner:
-    """Scan ``[start, size)`` of one segment file; ``size`` is fixed when the scan begins (live segments grow)."""
+    """Scan ``[start_position, size)`` of one segment into ``ledger``; ``size`` is fixed when the scan begins.
 
-    def __init__(self, handle, size: int, newest: bool, after_offset: int, start_position: int = 0,
-                 start_offset: int = -1, stop_at_first: bool = False, index: Optional[OffsetIndex] = None,
-                 window_bytes: int = WINDOW_BYTES, stop_at_start: bool = False) -> None:
+    ``trust_framing_below``: entries whose last offset is below it are taken on their framing alone (no
+    checksum), for the walk to a start offset when no ``.index`` helps; anything unexpected on the way raises
+    ``FramingDoubt``. ``stop_at_first``: stop once a damage reaching ``start_offset`` has its next valid entry.
+    ``stop_at_start``: stop once an entry holding ``start_offset`` or later is confirmed and no damage waits.
+    """
+
+    def __init__(self, handle, size: int, bounds: SegmentBounds, ledger: OffsetLedger,
+                 index: Optional[OffsetIndex] = None, start_position: int = 0, start_offset: int = -1,
+                 trust_framing_below: int = -1, stop_at_first: bool = False, stop_at_start: bool = False,
+                 window_bytes: int = WINDOW_BYTES) -> None:
         self.window = ReadWindow(handle, size, window_bytes)
-        self.newest = newest
+        self.bounds = bounds
+        self.ledger = ledger
         self.index = index
+        self.start_position = start_position
         self.start_offset = start_offset
+        self.trust_below = trust_framing_below
         self.stop_at_first = stop_at_first
         self.stop_at_start = stop_at_start
-        self.result = SegmentScan(last_offset=after_offset, start_position=start_position)
+        self.torn_tail: Optional[TornTail] = None
+        self.bytes_scanned = 0
+        self.stopped = False
+        self._zero_tail: Optional[int] = None
+        ledger.ask_index = self._ask_index
 
-    def run(self) -> SegmentScan:
-        result, window = self.result, self.window
+    # -- the walk -------------------------------------------------------------------------------------------
+
+    def run(self) -> "SegmentScanner":
+        window, ledger, bounds = self.window, self.ledger, self.bounds
         buffer, view, capacity = window.buffer, window.view, window.capacity
-        unpack, checksum, start_offset = V2_HEADER.unpack_from, crc32c, self.start_offset
-        stop_at_start = self.stop_at_start
-        # Compressed v0/v1 wrappers take the general path while their first inner offset is wanted.
-        position, last = result.start_position, result.last_offset
+        unpack, checksum, legacy_checksum = V2_HEADER.unpack_from, crc32c, zlib.crc32
+        lowest, highest, trust_below = bounds.lowest, bounds.highest, self.trust_below
+        start_offset, stop_at_start = self.start_offset, self.stop_at_start
+        position = self.start_position
+        # The entry held until the next one confirms its offsets, kept in locals while nothing is pending.
+        held = self._held_from_ledger()
         while position < window.end:
-            if self.stop_at_first and result.damages and not result.pending:
-                break
-            if result.passed_start and stop_at_start:
-                break
+            if held is None or not ledger.quiet:
+                position, held = self._slow(position, held)
+                if self.stopped:
+                    break
+                continue
             if position < window.start or position + V2_HEADER_SIZE > window.stop:
                 if window.end - position < V2_HEADER_SIZE:
-                    result.last_offset = last
-                    position = self._examine(position)
-                    last = result.last_offset
+                    position, held = self._slow(position, held)
+                    if self.stopped:
+                        break
                     continue
                 window.load(position)
             relative = position - window.start
             fields = unpack(buffer, relative)
             total, magic, first = fields[1] + LOG_OVERHEAD, fields[3], fields[0]
             if magic == 2:
-                entry_last, crc_start, stored, function = first + fields[6], V2_CRC_START, fields[4], checksum
+                last, crc_start, stored, function = first + fields[6], V2_CRC_START, fields[4], checksum
                 well_formed = total >= V2_HEADER_SIZE
             else:
                 # v0/v1 share the v2 header's first fields: bytes 12-15 are the message CRC, 17 the attributes.
-                entry_last, crc_start, stored, function = first, LEGACY_CRC_START, fields[2] & 0xFFFFFFFF, zlib.crc32
-                well_formed = magic in LEGACY_MINIMUM_TOTAL and total >= LEGACY_MINIMUM_TOTAL[magic] and not (
-                    buffer[relative + 17] & CODEC_MASK and (result.pending or result.first_valid_offset is None))
-            if not well_formed or position + total > window.end or first <= last:
-                result.last_offset = last
-                position = self._examine(position)
-                last = result.last_offset
+                # Compressed wrappers go the slow way: their first offset is inside the compressed value.
+                last, crc_start, stored, function = first, LEGACY_CRC_START, fields[2] & 0xFFFFFFFF, legacy_checksum
+                well_formed = magic in LEGACY_MINIMUM_TOTAL and total >= LEGACY_MINIMUM_TOTAL[magic] \
+                    and not buffer[relative + 17] & CODEC_MASK
+            if not well_formed or position + total > window.end or first <= held[1] or first < lowest \
+                    or last > highest or last < first:
+                position, held = self._slow(position, held)
+                if self.stopped:
+                    break
                 continue
-            if entry_last >= start_offset:
+            if last >= trust_below:
                 if position + total <= window.stop:
                     computed = function(view[relative + crc_start:relative + total])
                 elif total <= capacity:
@@ -193,99 +134,173 @@ class SegmentScanner:
                 else:
                     computed = window.checksum(function, position + crc_start, position + total)
                 if computed != stored:
-                    result.last_offset = last
-                    position = self._examine(position)
-                    last = result.last_offset
+                    position, held = self._slow(position, held)
+                    if self.stopped:
+                        break
                     continue
-            if result.pending:
-                self._resolve(first, entry_last, position)
-            if result.first_valid_offset is None:
-                result.first_valid_offset = first
-            last = entry_last
+                if trust_below >= 0:
+                    # A checksum matched at the start offset: the framing we trusted was right.
+                    trust_below = self.trust_below = -1
+            ledger.confirmed_last = held[1]
+            held = (first, last, position, total)
             position += total
-            if stop_at_start and entry_last >= start_offset:
-                result.passed_start = True
+            if stop_at_start and ledger.confirmed_last >= start_offset:
+                self.stopped = True
                 break
-        result.last_offset = last
-        result.bytes_scanned = position - result.start_position
-        return result
+        self._held_to_ledger(held)
+        if ledger.tentative is not None:
+            # The index closes with this segment: ask it now, in case no later entry confirms this one.
+            ledger.witness(ledger.tentative)
+        self.bytes_scanned = position - self.start_position
+        return self
 
-    def _resolve(self, next_first: Optional[int], next_last: int, next_position: int) -> None:
-        """The first valid entry after damage tells where readable data starts again."""
-        for damage in self.result.pending:
-            resolve_damage(damage, next_first, next_last, next_position)
-        self.result.pending.clear()
+    def _held_from_ledger(self) -> Optional[tuple]:
+        tentative = self.ledger.tentative
+        if tentative is None or tentative.segment != self.bounds.path or tentative.first is None:
+            return None
+        return tentative.first, tentative.last, tentative.position, tentative.length
 
-    def _accept(self, header: EntryHeader) -> None:
-        result = self.result
+    def _held_to_ledger(self, held: Optional[tuple]) -> None:
+        """Hand the locally held entry to the ledger as an ``Entry`` (only when leaving the hot path)."""
+        if held is None:
+            return
+        tentative = self.ledger.tentative
+        if tentative is not None and tentative.segment == self.bounds.path and tentative.position == held[2]:
+            return
+        self.ledger.tentative = Entry(self.bounds.path, held[2], held[3], held[0], held[1],
+                                      read_header(self.window, held[2]))
+
+    def _slow(self, position: int, held: Optional[tuple]) -> tuple:
+        self._held_to_ledger(held)
+        ledger = self.ledger
+        damages = len(ledger.damages)
+        position = self._examine(position)
+        if self.trust_below >= 0 and (len(ledger.damages) > damages or self.torn_tail is not None):
+            raise FramingDoubt(position)
+        if self.stop_at_first and any(self._reaches_start(damage) for damage in ledger.resolved):
+            self.stopped = True
+        elif self.stop_at_start and ledger.quiet and ledger.confirmed_last >= self.start_offset:
+            self.stopped = True
+        return position, self._held_from_ledger() if ledger.quiet else None
+
+    def _reaches_start(self, damage: Damage) -> bool:
+        return damage.next_valid_offset is None or damage.next_valid_offset > self.start_offset
+
+    def _ask_index(self, entry: Entry) -> Optional[bool]:
+        """What this segment's .index says about ``entry`` (None for entries of other segments)."""
+        if self.index is None or entry.segment != self.bounds.path:
+            return None
+        listed = self.index.offset_at(entry.position)
+        return None if listed is None else listed == entry.last
+
+    # -- one entry the hot path did not take ----------------------------------------------------------------
+
+    def _valid(self, header: EntryHeader) -> None:
+        ledger = self.ledger
         first: Optional[int] = header.offset
-        if result.pending or result.first_valid_offset is None:
-            first = first_offset_of(self.window, header)
-        if result.pending:
-            self._resolve(first, header.last_offset, header.position)
-        if result.first_valid_offset is None:
-            result.first_valid_offset = header.offset if first is None else first
-        result.last_offset = header.last_offset
-        if header.last_offset >= self.start_offset:
-            result.passed_start = True
+        if header.magic in (0, 1) and header.attributes & CODEC_MASK:
+            # Inflating a wrapper is only worth it when its first offset can matter: after damage, or when its
+            # offsets may overlap the previous entry's.
+            needed = not ledger.quiet or header.last_offset <= ledger.last
+            first = first_offset_of(self.window, header) if needed else None
+        entry = Entry(self.bounds.path, header.position, header.total, first, header.last_offset, header)
+        ledger.valid(entry, self.bounds.lowest, self.bounds.highest)
 
-    def _record(self, damage: Damage) -> None:
-        self.result.damages.append(damage)
-        self.result.pending.append(damage)
+    def _damage(self, reason: str, position: int, length: int, header: Optional[EntryHeader],
+                computed: Optional[int] = None, trusted: bool = False, whole_entry: bool = True) -> None:
+        """Record damage; a damaged header's offsets are claims, checked against the neighbours later.
+
+        ``whole_entry`` is False for a span found by resynchronising: it may hold more than the entry whose
+        header starts it, so that header says nothing about where the span's offsets end.
+        """
+        claimed_first = claimed_last = None
+        if header is not None:
+            claimed_first = header.offset
+            claimed_last = header.last_offset if header.magic == 2 else header.offset
+            if header.magic in (0, 1) and header.attributes & CODEC_MASK:
+                # A wrapper's offset is its last inner message.
+                claimed_first = first_offset_of(self.window, header) if trusted else None
+            if not whole_entry:
+                claimed_last = None
+        self.ledger.damage(Damage(reason, self.bounds.path, position, length,
+                                  magic=None if header is None else header.magic,
+                                  claimed_first=claimed_first, claimed_last=claimed_last,
+                                  stored_crc=None if header is None else header.stored_crc, computed_crc=computed,
+                                  header=header))
 
     def _examine(self, position: int) -> int:
-        """General path for one entry; returns where the next entry starts."""
-        window, last = self.window, self.result.last_offset
+        """One entry the hot path did not take; returns where the next entry starts."""
+        window = self.window
         header = read_header(window, position)
-        if header is None or header.magic is None or not MINIMUM_SIZE[0] <= header.size <= MAXIMUM_SIZE \
-                or position + header.total > window.end:
-            return self._framing_damage(position, header)
+        if header is None or header.magic is None:
+            return self._broken(position, header)
+        end = window.end
         following = position + header.total
-        if header.magic not in MINIMUM_SIZE or header.size < MINIMUM_SIZE[header.magic]:
-            if header.magic not in MINIMUM_SIZE and self._frames_at(following):
-                self._record(Damage("invalid_magic", position, header.total, header.magic, last + 1, None,
-                                    header=header))
+        sized = MINIMUM_SIZE[0] <= header.size <= MAXIMUM_SIZE and following <= end
+        if header.magic not in MINIMUM_SIZE:
+            # v2's magic byte lies outside its checksum: a flipped magic leaves the size right.
+            if sized and self._frames_at(following):
+                self._damage("invalid_magic", position, header.total, header)
                 return following
-            return self._framing_damage(position, header)
-        if header.last_offset < self.start_offset:
-            # Before the requested start offset: only the framing matters.
-            result = self.result
-            result.last_offset = max(last, header.last_offset)
-            return following
+            return self._broken(position, header)
+        if not sized or header.size < MINIMUM_SIZE[header.magic]:
+            return self._size_damaged(position, header)
         computed = computed_crc(window, header)
-        if computed == header.stored_crc and header.offset > last:
-            self._accept(header)
+        if computed == header.stored_crc:
+            self._valid(header)
             return following
-        if not self._frames_at(following):
-            return self._framing_damage(position, header)
-        if computed != header.stored_crc:
-            first, last_covered = self._damaged_entry_offsets(header, last)
-            self._record(Damage("crc_mismatch", position, header.total, header.magic, first, last_covered,
-                                header.stored_crc, computed, header))
-        else:
-            self._record(Damage("offset_out_of_order", position, header.total, header.magic, last + 1, None,
-                                header.stored_crc, computed, header))
-        return following
+        if self.bounds.newest and self._cut_by_zeros(position, header):
+            return self._torn(position, header)
+        if self._frames_at(following) or following in natural_ends(window, header, window.end):
+            # Either what follows frames, or the entry's own contents end where its size says.
+            self._damage("crc_mismatch", position, header.total, header, computed)
+            return following
+        return self._size_damaged(position, header)
 
-    @staticmethod
-    def _damaged_entry_offsets(header: EntryHeader, last: int) -> Tuple[int, Optional[int]]:
-        """Offsets a damaged but well-framed entry covers, trusting its header only where it is plausible."""
-        first = header.offset if header.offset > last else last + 1
-        if header.magic in (0, 1) and header.attributes & CODEC_MASK:
-            # A compressed wrapper's offset is its last inner message; its first follows the previous entry.
-            return last + 1, header.offset if header.offset > last else None
-        last_covered = header.last_offset if header.last_offset >= first else None
-        return first, last_covered
+    def _size_damaged(self, position: int, header: EntryHeader) -> int:
+        """A size field that does not frame: when the entry validates over its real span, only the size was hit."""
+        real_end = checked_end(self.window, header, self.window.end)
+        if real_end is not None:
+            self._damage("bad_framing", position, real_end - position, header, header.stored_crc, trusted=True)
+            return real_end
+        return self._broken(position, header)
+
+    def _broken(self, position: int, header: Optional[EntryHeader]) -> int:
+        """Bytes that do not frame: find the next valid entry, or decide that the segment just ends torn."""
+        window = self.window
+        found = self._resync(position + 1)
+        if found is None:
+            if self.bounds.newest and self._looks_torn(position, header):
+                return self._torn(position, header)
+            self._damage("bad_framing", position, window.end - position, header, whole_entry=False)
+            return window.end
+        # The span is the one entry when that entry's own contents end where the next valid entry starts.
+        whole = header is not None and found.position in natural_ends(window, header, found.position)
+        self._damage("bad_framing", position, found.position - position, header, whole_entry=whole)
+        return found.position
+
+    def _torn(self, position: int, header: Optional[EntryHeader]) -> int:
+        window = self.window
+        if os.fstat(window.handle.fileno()).st_size > window.end and not self._all_zero(position):
+            # The broker appended since the scan began: the cut-off entry is a write in progress.
+            return window.end
+        last = self.ledger.last
+        self.torn_tail = TornTail(position, window.end - position, last if last >= 0 else None,
+                                  None if header is None else header.size)
+        return window.end
+
+    # -- framing tests --------------------------------------------------------------------------------------
 
     def _frames_at(self, position: int) -> bool:
-        """Whether an entry plausibly starts at ``position`` (or the readable range ends exactly there)."""
+        """Whether an entry plausibly starts at ``position`` (or the readable range, or a torn tail, starts there)."""
         window = self.window
         if position == window.end:
             return True
         header = read_header(window, position)
-        if header is None or not header.framed or position + header.total > window.end:
-            return False
-        return validates(window, header, -1) or self._plausible_after(header)
+        if header is not None and header.framed and position + header.total <= window.end:
+            if validates(window, header, -1) or self._plausible_after(header):
+                return True
+        return self.bounds.newest and self._resync(position) is None and self._looks_torn(position, header)
 
     def _plausible_after(self, header: EntryHeader) -> bool:
         """A second well-framed entry right behind ``header``: two consecutive damaged entries stay separate."""
@@ -293,101 +308,65 @@ class SegmentScanner:
         if following == self.window.end:
             return True
         second = read_header(self.window, following)
-        return second is not None and second.framed and second.offset > header.offset
+        return second is not None and second.framed and second.offset > header.offset \
+            and following + second.total <= self.window.end
 
-    def _framing_damage(self, position: int, header: Optional[EntryHeader]) -> int:
-        """Bytes that do not frame: find the next valid entry, or decide that the segment just ends torn."""
-        window, result = self.window, self.result
-        last = result.last_offset
-        found = self._resync(position + 1, last)
-        if found is None:
-            if self.newest and self._looks_torn(position, header, last):
-                if os.fstat(window.handle.fileno()).st_size > window.end:
-                    # The broker appended since the scan began: the cut-off entry is a write in progress.
-                    return window.end
-                result.torn_tail = TornTail(position, window.end - position, last if last >= 0 else None,
-                                            None if header is None else header.size)
-                return window.end
-            damage = Damage("bad_framing", position, window.end - position, header and header.magic, last + 1, None,
-                            header=header)
-            self._complete_if_intact(damage, header, window.end)
-            self._record(damage)
-            return window.end
-        damage = Damage("bad_framing", position, found.position - position, header and header.magic, last + 1, None,
-                        header=header)
-        self._complete_if_intact(damage, header, found.position)
-        self._record(damage)
-        self._accept(found)
-        return found.position + found.total
-
-    def _complete_if_intact(self, damage: Damage, header: Optional[EntryHeader], stop: int) -> None:
-        """When only the size field is wrong, the entry's checksum still matches over the real span."""
-        if header is None or header.magic not in MINIMUM_SIZE or header.stored_crc is None:
-            return
-        if stop - header.position < LOG_OVERHEAD + MINIMUM_SIZE[header.magic]:
-            return
-        probe = EntryHeader(header.position, header.offset, stop - header.position - LOG_OVERHEAD, header.magic,
-                            header.stored_crc, header.attributes, header.last_offset_delta)
-        computed = computed_crc(self.window, probe)
-        damage.stored_crc, damage.computed_crc = header.stored_crc, computed
-        if computed == header.stored_crc and header.offset > self.result.last_offset:
-            damage.first_offset, damage.last_offset = self._damaged_entry_offsets(header, self.result.last_offset)
-
-    def _looks_torn(self, position: int, header: Optional[EntryHeader], last: int) -> bool:
+    def _looks_torn(self, position: int, header: Optional[EntryHeader]) -> bool:
         """A crash mid-write leaves a short header, zeros, or a sane header whose body is cut off."""
-        window = self.window
-        if header is None or header.magic is None:
+        if header is None or header.magic is None or self._all_zero(position):
             return True
-        if self._all_zero(position):
+        if self._cut_by_zeros(position, header):
             return True
-        if header.magic not in MINIMUM_SIZE or header.size < MINIMUM_SIZE[header.magic] or header.offset <= last:
+        if header.magic not in MINIMUM_SIZE or header.size < MINIMUM_SIZE[header.magic]:
             return False
-        if position + header.total <= window.end:
+        if header.offset <= self.ledger.last or position + header.total <= self.window.end:
             return False
-        # A damaged size field on a complete last entry is not a torn write: its checksum matches what is there.
-        crc_start = V2_CRC_START if header.magic == 2 else 16
-        if window.end - position >= LOG_OVERHEAD + MINIMUM_SIZE[header.magic] and header.stored_crc is not None:
-            probe = EntryHeader(position, header.offset, window.end - position - LOG_OVERHEAD, header.magic,
-                                header.stored_crc, header.attributes)
-            if window.end - position > crc_start and computed_crc(window, probe) == header.stored_crc:
-                return False
-        return True
+        # A complete last entry with a damaged size field is not a torn write: it validates over its real span.
+        return checked_end(self.window, header, self.window.end) is None
+
+    def _cut_by_zeros(self, position: int, header: Optional[EntryHeader]) -> bool:
+        """The zeros that end the file begin inside this entry, well before its declared end, and go past it."""
+        zeros = self._zeros_from()
+        if zeros >= self.window.end or zeros <= position:
+            return zeros <= position
+        if header is None or header.magic is None or zeros < position + LOG_OVERHEAD:
+            return True
+        declared_end = position + header.total
+        return zeros <= declared_end - TORN_ZEROS_MINIMUM and declared_end != self.window.end
+
+    def _zeros_from(self) -> int:
+        """Where the run of zero bytes that ends the readable range begins (the end itself when there is none)."""
+        if self._zero_tail is None:
+            window, position = self.window, self.window.end
+            while position > 0:
+                piece = window.bytes_at(max(0, position - (1 << 16)), min(position, 1 << 16))
+                stripped = piece.rstrip(b"\x00")
+                if len(stripped) < len(piece):
+                    position -= len(piece) - len(stripped)
+                if stripped:
+                    break
+            self._zero_tail = position
+        return self._zero_tail
 
     def _all_zero(self, position: int) -> bool:
-        window = self.window
-        while position < window.end:
-            piece = window.bytes_at(position, window.capacity)
-            if piece.count(0) != len(piece):
-                return False
-            position += len(piece)
-        return True
+        return self._zeros_from() <= position
 
-    def _resync(self, start: int, last: int) -> Optional[EntryHeader]:
-        """The first entry at or after ``start`` that frames and validates; the .index bounds the byte search."""
+    def _resync(self, start: int) -> Optional[EntryHeader]:
+        """The first entry at or after ``start`` that frames and validates, its offset above every readable one.
+
+        The .index narrows the search: the first of its positions past ``start`` that validates bounds both
+        where the next entry starts and the offsets it may carry.
+        """
         window = self.window
-        limit, from_index = window.end, None
+        limit, highest, from_index = window.end, self.bounds.highest, None
+        after = self.ledger.last
         if self.index is not None:
-            for tried, (_offset, position) in enumerate(self.index.positions_after(start - 1)):
-                if tried >= INDEX_CANDIDATES or position >= window.end:
+            for offset, position in self.index.positions_after(start - 1):
+                if position >= window.end:
                     break
                 header = read_header(window, position)
-                if validates(window, header, last):
-                    limit, from_index = position, header
+                if validates(window, header, after) and header is not None and header.last_offset == offset:
+                    limit, from_index, highest = position, header, min(highest, offset)
                     break
-        position = start
-        while position + HEADER_UP_TO_MAGIC <= limit:
-            chunk = window.bytes_at(position, min(window.capacity, limit - position + HEADER_UP_TO_MAGIC))
-            candidates = len(chunk) - HEADER_UP_TO_MAGIC + 1
-            if candidates <= 0:
-                break
-            for relative in range(candidates):
-                if chunk[relative + 16] > 2:
-                    continue
-                size = OFFSET_AND_SIZE.unpack_from(chunk, relative)[1]
-                if not MINIMUM_SIZE[chunk[relative + 16]] <= size <= MAXIMUM_SIZE:
-                    continue
-                header = read_header(window, position + relative)
-                if validates(window, header, last):
-                    return header
-            position += candidates
-        return from_index
+        found = find_entry(window, start, limit, after, highest)
+        return found if found is not None else from_index

@@ -10,7 +10,9 @@ import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (
     scan, targets_for_paths)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment_scan import SegmentScanner
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment_scan import (
+    WINDOW_BYTES, SegmentBounds, SegmentScanner)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_ledger import OffsetLedger
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import index_bytes, legacy_gzip_wrapper, legacy_message, positions, v2_batch
 
 V2_BATCHES = [v2_batch(base, [b"value-%d" % (base + i) for i in range(5)]) for base in (0, 5, 10, 15)]
@@ -201,16 +203,17 @@ def test_framing_damage_before_a_gzip_wrapper_reads_its_first_inner_offset(tmp_p
         "bad_framing", 3, 5, 6)
 
 
-@pytest.mark.parametrize("also_damage_crc, expected", [(False, (1, 1, 2)), (True, (1, None, 4))])
-def test_snappy_wrapper_after_framing_damage(tmp_path, also_damage_crc, expected):
+@pytest.mark.parametrize("offset_lost, expected", [(False, (1, 1, 2)), (True, (1, 3, 4))])
+def test_snappy_wrapper_after_framing_damage(tmp_path, offset_lost, expected):
     # The stdlib cannot inflate snappy. When the damaged entry's offsets are known, the offset after it is
     # readable through the wrapper; otherwise only the wrapper's own offset (its last inner message) is known.
     entries = [legacy_message(0, 1, b"a"), legacy_message(1, 1, b"b"),
                legacy_message(4, 1, b"not really snappy", attributes=2)]
     data = bytearray(b"".join(entries))
     data[positions(entries)[1] + 8:positions(entries)[1] + 12] = b"\xff\xff\xff\xff"
-    if also_damage_crc:
-        data[positions(entries)[1] + 13] ^= 1
+    data[positions(entries)[1] + 13] ^= 1
+    if offset_lost:
+        data[positions(entries)[1]:positions(entries)[1] + 8] = bytes(8)
     record = only_record(run(write_partition(tmp_path, {0: data})))
     assert (record["reason"], record["first_offset"], record["last_offset"], record["next_valid_offset"]) == (
         ("bad_framing",) + expected)
@@ -276,21 +279,28 @@ def test_resynchronises_through_the_index_across_garbage(tmp_path):
             record["next_valid_offset"]) == ("bad_framing", starts[3], starts[7] - starts[3], 30, 69, 70)
 
 
+def scan_segment(path, size, window_bytes=WINDOW_BYTES):
+    ledger = OffsetLedger()
+    with open(path, "rb", buffering=0) as handle:
+        scanner = SegmentScanner(handle, size, SegmentBounds(str(path), 0, newest=True), ledger,
+                                 window_bytes=window_bytes).run()
+    ledger.finish()
+    return scanner, ledger
+
+
 def test_reads_only_up_to_the_size_fixed_at_the_start(tmp_path):
     path = tmp_path / "segment.log"
     path.write_bytes(b"".join(V2_BATCHES))
-    with open(path, "rb", buffering=0) as handle:
-        result = SegmentScanner(handle, V2_POSITIONS[3], True, -1).run()
-    assert (result.last_offset, result.bytes_scanned) == (14, V2_POSITIONS[3])
-    assert result.torn_tail is None and result.damages == []
+    scanner, ledger = scan_segment(path, V2_POSITIONS[3])
+    assert (ledger.last, scanner.bytes_scanned) == (14, V2_POSITIONS[3])
+    assert scanner.torn_tail is None and ledger.damages == []
 
 
 def test_an_append_in_progress_at_the_size_snapshot_is_not_a_torn_tail(tmp_path):
     path = tmp_path / "segment.log"
     path.write_bytes(b"".join(V2_BATCHES))
-    with open(path, "rb", buffering=0) as handle:
-        result = SegmentScanner(handle, V2_POSITIONS[3] + 40, True, -1).run()
-    assert (result.last_offset, result.torn_tail, result.damages) == (14, None, [])
+    scanner, ledger = scan_segment(path, V2_POSITIONS[3] + 40)
+    assert (ledger.last, scanner.torn_tail, ledger.damages) == (14, None, [])
 
 
 def test_batches_larger_than_the_read_window_are_checksummed_in_pieces(tmp_path):
@@ -298,10 +308,8 @@ def test_batches_larger_than_the_read_window_are_checksummed_in_pieces(tmp_path)
     data = damaged(batches, 1, 9000)
     path = tmp_path / "segment.log"
     path.write_bytes(data)
-    with open(path, "rb", buffering=0) as handle:
-        result = SegmentScanner(handle, len(data), True, -1, window_bytes=4096).run()
-    assert [(d.reason, d.first_offset, d.last_offset) for d in result.damages] == [("crc_mismatch", 3, 5)]
-    assert result.first_valid_offset == 0
+    _scanner, ledger = scan_segment(path, len(data), window_bytes=4096)
+    assert [(d.reason, d.first_offset, d.last_offset) for d in ledger.damages] == [("crc_mismatch", 3, 5)]
 
 
 def test_v2_dump_line_matches_dump_log_segments_wording(tmp_path):
@@ -328,8 +336,8 @@ def test_at_start_follows_damage_where_the_consumer_sits(tmp_path, start, expect
     assert (record["first_offset"], record["next_valid_offset"]) == (expected_first, expected_next)
     partition = result["partitions"][0]
     assert (partition["clean"], partition["next_valid_offset"], partition["log_end_offset"]) == (False, 10, 20)
-    # Read up to the batch after the damage (from the segment start: no index to seek with), not the rest.
-    assert result["scanned"]["bytes"] == V2_POSITIONS[3]
+    # Read from the segment start (no index to seek with) up to the batch that confirms the one after the damage.
+    assert result["scanned"]["bytes"] == len(b"".join(V2_BATCHES))
 
 
 def test_at_start_reads_only_the_entry_holding_a_clean_start(tmp_path):
@@ -339,7 +347,8 @@ def test_at_start_reads_only_the_entry_holding_a_clean_start(tmp_path):
     assert result["corrupt_records"] == []
     partition = result["partitions"][0]
     assert (partition["clean"], partition["log_end_offset"]) == (True, 20)
-    assert result["scanned"]["bytes"] == len(V2_BATCHES[0])
+    # The batch holding offset 2, and the one after it, which confirms its offsets.
+    assert result["scanned"]["bytes"] == V2_POSITIONS[2]
     # mode first, for comparison, reads on until it finds the damage.
     assert only_record(run(directory, "first", 2))["first_offset"] == 10
 
@@ -351,5 +360,5 @@ def test_at_start_resolves_damage_at_a_segment_end_in_the_next_segment(tmp_path)
     record = only_record(result)
     assert (record["first_offset"], record["last_offset"], record["next_valid_offset"]) == (15, 19, 20)
     assert result["partitions"][0]["log_end_offset"] == 23
-    # The newer segment was read only up to its first batch.
-    assert result["scanned"]["bytes"] == len(older) + len(v2_batch(20, [b"x20"]))
+    # The newer segment was read only up to the batch that confirms its first one.
+    assert result["scanned"]["bytes"] == len(older) + 2 * len(v2_batch(20, [b"x20"]))
