@@ -5,7 +5,11 @@ Prints, each a median of several runs, measured in this one run:
 - CRC-32C alone over the same file read in 1 MiB chunks (the scanner should reach at least half of it);
 - Kafka's DumpLogSegments --files on the same file (the scanner should be at least 3x faster);
 - the pure-Python CRC-32C fallback: scanner throughput on a smaller segment, and the production path
-  "start at a committed offset via the .index, stop at the first damage" on the 1 GiB segment.
+  "start at a committed offset via the .index, stop at the first damage" on the 1 GiB segment;
+- resynchronisation: a 64 MiB segment with 8 MiB of zeros (and, apart, 8 MiB of random bytes) in the middle,
+  with and without its .index, against the baseline scanner on the same files.
+The baseline is the scanner of another checkout, run in the same way in the same run: BENCH_BASELINE=<checkout>,
+or by default a temporary git worktree at BASELINE_COMMIT (the scanner before issue 11).
 No assertions: the figures go into the closing note.
 """
 
@@ -35,6 +39,9 @@ SEGMENT_BYTES = 1 << 30
 BATCH_BYTES = 16 << 10
 FALLBACK_SEGMENT_BYTES = 16 << 20
 RUNS = 5
+RESYNC_SEGMENT_BYTES = 64 << 20
+RESYNC_DAMAGE_BYTES = 8 << 20
+BASELINE_COMMIT = "322210a"
 JAR_CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "kafka_ops_lab" / \
     "kafka-3.9.1"
 
@@ -90,10 +97,63 @@ def warm(path: pathlib.Path) -> None:
             pass
 
 
-def child_scan(implementation: str, target: pathlib.Path, start="-", mode="all") -> dict:
-    output = subprocess.run([sys.executable, "-c", CHILD, implementation, str(COLLECTIONS), str(target), str(start),
+def child_scan(implementation: str, target: pathlib.Path, start="-", mode="all", collections=COLLECTIONS) -> dict:
+    output = subprocess.run([sys.executable, "-c", CHILD, implementation, str(collections), str(target), str(start),
                              mode], check=True, capture_output=True, text=True).stdout
     return json.loads(output)
+
+
+def baseline_collections(workdir: pathlib.Path) -> tuple:
+    """(collections path of the baseline checkout, cleanup) from BENCH_BASELINE or a temporary git worktree."""
+    given = os.environ.get("BENCH_BASELINE")
+    checkout = pathlib.Path(given) if given else workdir / "baseline"
+    if not given:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(checkout), BASELINE_COMMIT],
+                       check=True, capture_output=True)
+    link = checkout / ".ansible" / "collections" / "ansible_collections" / "kafka_ops" / "remediation"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(checkout)
+
+    def cleanup() -> None:
+        if not given:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(checkout)],
+                           check=False, capture_output=True)
+    return checkout / ".ansible" / "collections", cleanup
+
+
+def write_resync_case(directory: pathlib.Path, filler: str, with_index: bool) -> tuple:
+    """A 64 MiB segment of 16 KiB batches with 8 MiB in the middle overwritten; (partition, next valid offset)."""
+    partition, _count, batch_size, per_batch = write_segment(directory, RESYNC_SEGMENT_BYTES)
+    segment = partition / ("%020d.log" % 0)
+    start = RESYNC_SEGMENT_BYTES // 2 // batch_size * batch_size + 100
+    with open(segment, "r+b") as handle:
+        handle.seek(start)
+        handle.write(bytes(RESYNC_DAMAGE_BYTES) if filler == "zeros" else os.urandom(RESYNC_DAMAGE_BYTES))
+    if not with_index:
+        (partition / ("%020d.index" % 0)).unlink()
+    next_batch = (start + RESYNC_DAMAGE_BYTES) // batch_size + 1
+    warm(segment)
+    return partition, next_batch * per_batch
+
+
+def resync_figures(workdir: pathlib.Path, baseline: pathlib.Path) -> None:
+    for filler in ("zeros", "random"):
+        for with_index in (True, False):
+            case = workdir / ("resync-%s-%s" % (filler, "index" if with_index else "noindex"))
+            case.mkdir()
+            partition, expected = write_resync_case(case, filler, with_index)
+            ours = [child_scan("c", partition) for _run in range(RUNS)]
+            theirs = [child_scan("c", partition, collections=baseline) for _run in range(3)]
+            our_seconds = statistics.median(run["seconds"] for run in ours)
+            their_seconds = statistics.median(run["seconds"] for run in theirs)
+            found = ours[0]["records"]
+            print("resync after 8 MiB of %s in a 64 MiB segment, %s .index: scanner %.3f s (median of %d), "
+                  "baseline %.3f s (median of 3), %.1fx faster; next valid offset %s (expected %d), baseline %s" % (
+                      filler, "with" if with_index else "without", our_seconds, RUNS, their_seconds,
+                      their_seconds / our_seconds, [record[1] for record in found], expected,
+                      [record[1] for record in theirs[0]["records"]]))
+            shutil.rmtree(case, ignore_errors=True)
 
 
 def crc_alone(path: pathlib.Path) -> float:
@@ -122,6 +182,7 @@ def gib_per_second(size: int, seconds: float) -> str:
 
 def main() -> None:
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench-scanner-"))
+    cleanup = None
     try:
         partition, count, batch_size, per_batch = write_segment(workdir, SEGMENT_BYTES)
         segment = partition / ("%020d.log" % 0)
@@ -130,12 +191,19 @@ def main() -> None:
         print("segment: %s, %d batches of %d bytes, %.2f GiB, page cache warmed" % (
             segment, count, batch_size, size / (1 << 30)))
 
-        scans = [child_scan("c", partition) for _run in range(RUNS)]
+        baseline, cleanup = baseline_collections(workdir)
+        # Alternate ours and the baseline so that both see the same machine.
+        scans, baseline_scans = [], []
+        for _run in range(RUNS):
+            scans.append(child_scan("c", partition))
+            baseline_scans.append(child_scan("c", partition, collections=baseline))
         scan_seconds = statistics.median(run["seconds"] for run in scans)
+        baseline_seconds = statistics.median(run["seconds"] for run in baseline_scans)
         peak_rss = max(run["peak_rss_kib"] for run in scans)
         crc_seconds = statistics.median(crc_alone(segment) for _run in range(RUNS))
-        print("scanner (%s CRC-32C), median of %d: %.3f s = %s" % (
-            scans[0]["implementation"], RUNS, scan_seconds, gib_per_second(size, scan_seconds)))
+        print("scanner (%s CRC-32C), median of %d: %.3f s = %s; baseline scanner %.3f s = %s (ratio %.2f)" % (
+            scans[0]["implementation"], RUNS, scan_seconds, gib_per_second(size, scan_seconds), baseline_seconds,
+            gib_per_second(size, baseline_seconds), baseline_seconds / scan_seconds))
         print("CRC-32C alone, 1 MiB reads, median of %d: %.3f s = %s; scanner/CRC-alone = %.2f" % (
             RUNS, crc_seconds, gib_per_second(size, crc_seconds), crc_seconds / scan_seconds))
         print("peak RSS of the scanning process (max of %d): %.1f MiB" % (RUNS, peak_rss / 1024))
@@ -171,7 +239,11 @@ def main() -> None:
         c_stops = [child_scan("c", partition, committed, "first") for _run in range(RUNS)]
         print("same path with the C CRC-32C, median of %d: %.4f s" % (
             RUNS, statistics.median(run["seconds"] for run in c_stops)))
+        segment.unlink()
+        resync_figures(workdir, baseline)
     finally:
+        if cleanup is not None:
+            cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.entry_extent import natural_ends
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
     HEADER_UP_TO_MAGIC, MAXIMUM_SIZE, MINIMUM_SIZE, EntryHeader, ReadWindow, read_header, validates)
 
@@ -112,6 +113,21 @@ def _search(window: ReadWindow, pattern, chunk: bytes, base: int, begin: int, en
         if offset <= after_offset or (highest_offset is not None and offset > highest_offset):
             continue
         header = read_header(window, base + candidate)
-        if validates(window, header, after_offset):
+        if header is not None and _sane(window, header) and validates(window, header, after_offset):
             return header
     return None
+
+
+def _sane(window: ReadWindow, header: EntryHeader) -> bool:
+    """Header fields every writer sets consistently; random bytes rarely do, and checksums cost more."""
+    if header.magic == 2:
+        fields = header.v2_fields
+        if fields is None:
+            return False
+        # Attributes bits 7-15 are unused; records (count) never exceed the offsets the batch spans.
+        return not fields[5] & 0xFF80 and (fields[5] & 0x07) <= 4 and 0 <= fields[12] <= fields[6] + 1
+    unused = 0xF8 if header.magic == 0 else 0xF0
+    if header.attributes & unused:
+        return False
+    # A v0/v1 message's key and value lengths account for its size exactly.
+    return header.position + header.total in natural_ends(window, header, header.position + header.total)
