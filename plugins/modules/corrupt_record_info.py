@@ -15,8 +15,13 @@ description:
     entry, at which offsets it sits and the first offset after it that a consumer can read.
   - Reads message formats v0 and v1 (CRC-32 per message, compressed wrappers) and v2 record batches
     (CRC-32C per batch), also mixed in one segment.
-  - Damaged framing (a corrupt length field or header) does not end the scan; the scan resynchronises on the
-    next entry that frames and validates, using the segment's C(.index) to get there fast.
+  - Damaged framing (a corrupt length field or header) does not end the scan. When only the size field was hit,
+    the entry's real end is read from its contents; otherwise the scan resynchronises on the next entry that
+    frames and validates, using every entry of the segment's C(.index) and the next segment's base offset.
+  - An entry's offset field lies outside every checksum, so offsets are decided from the valid entries on both
+    sides; an entry whose offset breaks the sequence is reported, and the entries around it stay readable.
+    Damage covers exactly the offsets between the valid entries around it. See C(docs/scanner.md) for what the
+    scanner can and cannot know.
   - A partial entry at the end of a partition's newest segment (a crash mid-write) is reported in
     RV(torn_tails), not as a corrupt record.
   - Read-only and safe on a live broker; no locks, constant memory whatever the segment size, and the active
@@ -69,7 +74,8 @@ options:
       - V(first) stops in each partition at the first damage (once the next readable offset is known).
       - V(all) scans every segment to its end.
       - V(at_start) reads only the entry holding the start offset, the one a consumer at that offset fetches
-        next, and follows damage found there to the next readable offset. It is the cheap way to tell whether
+        next (and the entry after it, which confirms its offsets), and follows damage found there to the next
+        readable offset. It is the cheap way to tell whether
         a consumer is held by damage where it sits, even on a partition with a large lag.
     type: str
     choices: [first, all, at_start]
@@ -138,10 +144,13 @@ corrupt_records:
       description: "Magic byte found at the entry; a value other than 0, 1 or 2 is itself damage."
       type: int
     first_offset:
-      description: "First offset the damage covers; null when unknowable."
+      description:
+        - "First offset the damage covers: the one after the previous valid entry; null when it covers none."
       type: int
     last_offset:
-      description: "Last offset the damage covers; null when unknowable."
+      description:
+        - "Last offset the damage covers: the one before RV(corrupt_records[].next_valid_offset); null when no
+          valid entry follows and the damage's own header cannot tell."
       type: int
     next_valid_offset:
       description: "First offset after the damage that a consumer can read; null when no valid entry follows."
