@@ -203,15 +203,19 @@ def _scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: b
         with open(path, "rb", buffering=0) as handle:
             index = _open_index(path, base, size)
             try:
-                position, trust_below = 0, -1
+                position, trust_below, anchor = 0, -1, -1
+                if number == 0:
+                    # Nothing in this partition's first scanned segment lies below its file name's offset.
+                    ledger.confirmed_last = base - 1
                 if number == 0 and start_offset > base:
                     if index is not None:
                         position, below = _anchor(handle, index, size, base, start_offset)
                         ledger.confirmed_last = max(ledger.confirmed_last, below)
+                        anchor = position if position else -1
                     elif trust_framing:
                         trust_below = start_offset
                 scanner = SegmentScanner(handle, size, bounds, ledger, index, position, start_offset, trust_below,
-                                         stop_at_first, stop_at_start).run()
+                                         stop_at_first, stop_at_start, anchor_position=anchor).run()
             finally:
                 ledger.ask_index = None
                 if index is not None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional, Tuple
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import crc32c
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.legacy_codecs import (
+    CodecError, lz4_pieces, snappy_pieces)
 
 LOG_OVERHEAD = 12
 MAGIC_POSITION = 16
@@ -177,12 +179,24 @@ def _inflated_pieces(window: ReadWindow, start: int, stop: int, piece_limit: int
             yield stream.decompress(stream.unconsumed_tail, piece_limit)
 
 
-def legacy_wrapper_first_offset(window: ReadWindow, header: EntryHeader) -> Optional[int]:
-    """First inner offset of a gzip-compressed v0/v1 wrapper, or None when it cannot be read with the stdlib.
+def _decompressed_pieces(window: ReadWindow, codec: int, start: int, stop: int) -> Iterator[bytes]:
+    if codec == 1:
+        return _inflated_pieces(window, start, stop, 1 << 20)
+    if stop - start > window.capacity:
+        raise CodecError("a %d-byte wrapper value is larger than the read window" % (stop - start))
+    value = window.bytes_at(start, stop - start)
+    return snappy_pieces(value) if codec == 2 else lz4_pieces(value)
 
-    snappy and lz4 need third-party libraries, so their wrappers only give their last offset from framing.
+
+def legacy_wrapper_offsets(window: ReadWindow, header: EntryHeader) -> Optional[Tuple[int, int]]:
+    """Absolute (first, last) inner offsets of a compressed v0/v1 wrapper (gzip with zlib, snappy and lz4 in pure
+    Python), or None when its value does not decompress.
+
+    v0 inner offsets are absolute, so the last one says what the wrapper's own offset field should hold; v1 inner
+    offsets are relative to that field.
     """
-    if header.magic not in (0, 1) or header.attributes & CODEC_MASK != 1:
+    codec = header.attributes & CODEC_MASK
+    if header.magic not in (0, 1) or codec not in (1, 2, 3):
         return None
     key_length_position = header.position + LOG_OVERHEAD + MINIMUM_SIZE[header.magic] - 8
     key_length = struct.unpack(">i", window.bytes_at(key_length_position, 4))[0]
@@ -191,8 +205,8 @@ def legacy_wrapper_first_offset(window: ReadWindow, header: EntryHeader) -> Opti
     inner_header = bytearray()
     to_skip = 0
     try:
-        # Walk the inner message set holding one decompressed piece at a time: constant memory.
-        for piece in _inflated_pieces(window, value_start, header.position + header.total, 1 << 20):
+        # Walk the inner message set holding one decompressed piece at a time.
+        for piece in _decompressed_pieces(window, codec, value_start, header.position + header.total):
             index = 0
             while index < len(piece):
                 if to_skip:
@@ -207,20 +221,21 @@ def legacy_wrapper_first_offset(window: ReadWindow, header: EntryHeader) -> Opti
                     first_offset = inner_offset if first_offset is None else first_offset
                     last_offset = inner_offset
                     inner_header.clear()
-    except zlib.error:
+    except (zlib.error, CodecError):
         return None
     if first_offset is None or last_offset is None:
         return None
     if header.magic == 0:
-        return first_offset
+        return first_offset, last_offset
     # v1 inner offsets are relative; the wrapper's own offset is the absolute offset of the last one.
-    return header.offset - (last_offset - first_offset)
+    return header.offset - (last_offset - first_offset), header.offset
 
 
 def first_offset_of(window: ReadWindow, header: EntryHeader) -> Optional[int]:
-    """First offset in a valid entry; None for a v0/v1 wrapper the stdlib cannot inflate (snappy, lz4)."""
+    """First offset in a valid entry; None for a v0/v1 wrapper whose value does not decompress."""
     if header.magic in (0, 1) and header.attributes & CODEC_MASK:
-        return legacy_wrapper_first_offset(window, header)
+        offsets = legacy_wrapper_offsets(window, header)
+        return None if offsets is None else offsets[0]
     return header.offset
 
 

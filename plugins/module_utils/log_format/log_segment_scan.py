@@ -20,17 +20,19 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.c
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.entry_extent import checked_end, natural_ends
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
     CODEC_MASK, LEGACY_CRC_START, LOG_OVERHEAD, MAXIMUM_SIZE, MINIMUM_SIZE, V2_CRC_START, V2_HEADER, V2_HEADER_SIZE,
-    EntryHeader, ReadWindow, computed_crc, first_offset_of, read_header, validates)
+    EntryHeader, ReadWindow, computed_crc, first_offset_of, legacy_wrapper_offsets, parse_header, read_header, validates)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_index import OffsetIndex
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_ledger import (
     NO_LIMIT, Damage, Entry, OffsetLedger)
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.resync import find_entry
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.resync import find_entry, plausible_headers
 
 WINDOW_BYTES = 4 << 20
 LEGACY_MINIMUM_TOTAL = {magic: LOG_OVERHEAD + MINIMUM_SIZE[magic] for magic in (0, 1)}
 # A crash in a preallocated file leaves the batch being written cut off by zeros. Cut-offs closer than this
 # to the batch's end are not told apart from a complete batch whose last bytes happen to be zero.
 TORN_ZEROS_MINIMUM = 8
+# The largest gap between consecutive offsets taken as a sign that an entry starts (compaction leaves gaps).
+PLAUSIBLE_GAP = 1 << 31
 
 
 class FramingDoubt(Exception):
@@ -67,12 +69,14 @@ class SegmentScanner:
     def __init__(self, handle, size: int, bounds: SegmentBounds, ledger: OffsetLedger,
                  index: Optional[OffsetIndex] = None, start_position: int = 0, start_offset: int = -1,
                  trust_framing_below: int = -1, stop_at_first: bool = False, stop_at_start: bool = False,
-                 window_bytes: int = WINDOW_BYTES) -> None:
+                 window_bytes: int = WINDOW_BYTES, anchor_position: int = -1) -> None:
         self.window = ReadWindow(handle, size, window_bytes)
         self.bounds = bounds
         self.ledger = ledger
         self.index = index
         self.start_position = start_position
+        # Where the walk starts at an entry the .index vouches for (its listed offset matched).
+        self.anchor_position = anchor_position
         self.start_offset = start_offset
         self.trust_below = trust_framing_below
         self.stop_at_first = stop_at_first
@@ -89,7 +93,7 @@ class SegmentScanner:
         window, ledger, bounds = self.window, self.ledger, self.bounds
         buffer, view, capacity = window.buffer, window.view, window.capacity
         unpack, checksum, legacy_checksum = V2_HEADER.unpack_from, crc32c, zlib.crc32
-        lowest, highest, trust_below = bounds.lowest, bounds.highest, self.trust_below
+        highest, trust_below = bounds.highest, self.trust_below
         start_offset, stop_at_start = self.start_offset, self.stop_at_start
         position = self.start_position
         # The entry held until the next one confirms its offsets, kept in locals while nothing is pending.
@@ -119,8 +123,9 @@ class SegmentScanner:
                 last, crc_start, stored, function = first, LEGACY_CRC_START, fields[2] & 0xFFFFFFFF, legacy_checksum
                 well_formed = magic in LEGACY_MINIMUM_TOTAL and total >= LEGACY_MINIMUM_TOTAL[magic] \
                     and not buffer[relative + 17] & CODEC_MASK
-            if not well_formed or position + total > window.end or first <= held[1] or first < lowest \
-                    or last > highest or last < first:
+            # Only an entry that continues the confirmed one exactly is confirmed on the way.
+            if not well_formed or position + total > window.end or first != held[1] + 1 or last > highest \
+                    or last < first:
                 position, held = self._slow(position, held)
                 if self.stopped:
                     break
@@ -141,34 +146,37 @@ class SegmentScanner:
                 if trust_below >= 0:
                     # A checksum matched at the start offset: the framing we trusted was right.
                     trust_below = self.trust_below = -1
-            ledger.confirmed_last = held[1]
             held = (first, last, position, total)
             position += total
-            if stop_at_start and ledger.confirmed_last >= start_offset:
+            if stop_at_start and last >= start_offset:
                 self.stopped = True
                 break
         self._held_to_ledger(held)
-        if ledger.tentative is not None:
-            # The index closes with this segment: ask it now, in case no later entry confirms this one.
-            ledger.witness(ledger.tentative)
+        for item in ledger.window:
+            if isinstance(item, Entry) and item.segment == self.bounds.path:
+                # The index closes with this segment: ask it now about entries still waiting.
+                ledger.witness(item)
         self.bytes_scanned = position - self.start_position
         return self
 
     def _held_from_ledger(self) -> Optional[tuple]:
-        tentative = self.ledger.tentative
-        if tentative is None or tentative.segment != self.bounds.path or tentative.first is None:
+        """The confirmed entry, when the hot path can go on from it (nothing waits, same segment, offsets known)."""
+        confirmed = self.ledger.confirmed
+        if not self.ledger.quiet or confirmed is None or confirmed.segment != self.bounds.path \
+                or confirmed.first is None:
             return None
-        return tentative.first, tentative.last, tentative.position, tentative.length
+        return confirmed.first, confirmed.last, confirmed.position, confirmed.length
 
     def _held_to_ledger(self, held: Optional[tuple]) -> None:
-        """Hand the locally held entry to the ledger as an ``Entry`` (only when leaving the hot path)."""
+        """Hand the hot path's last confirmed entry to the ledger as an ``Entry`` (only when leaving the hot path)."""
         if held is None:
             return
-        tentative = self.ledger.tentative
-        if tentative is not None and tentative.segment == self.bounds.path and tentative.position == held[2]:
+        confirmed = self.ledger.confirmed
+        if confirmed is not None and confirmed.segment == self.bounds.path and confirmed.position == held[2]:
             return
-        self.ledger.tentative = Entry(self.bounds.path, held[2], held[3], held[0], held[1],
+        self.ledger.confirmed = Entry(self.bounds.path, held[2], held[3], held[0], held[1],
                                       read_header(self.window, held[2]))
+        self.ledger.confirmed_last = held[1]
 
     def _slow(self, position: int, held: Optional[tuple]) -> tuple:
         self._held_to_ledger(held)
@@ -181,7 +189,7 @@ class SegmentScanner:
             self.stopped = True
         elif self.stop_at_start and ledger.quiet and ledger.confirmed_last >= self.start_offset:
             self.stopped = True
-        return position, self._held_from_ledger() if ledger.quiet else None
+        return position, self._held_from_ledger()
 
     def _reaches_start(self, damage: Damage) -> bool:
         return damage.next_valid_offset is None or damage.next_valid_offset > self.start_offset
@@ -199,15 +207,24 @@ class SegmentScanner:
         ledger = self.ledger
         first: Optional[int] = header.offset
         if header.magic in (0, 1) and header.attributes & CODEC_MASK:
-            # Inflating a wrapper is only worth it when its first offset can matter: after damage, or when its
-            # offsets may overlap the previous entry's.
-            needed = not ledger.quiet or header.last_offset <= ledger.last
-            first = first_offset_of(self.window, header) if needed else None
-        entry = Entry(self.bounds.path, header.position, header.total, first, header.last_offset, header)
+            first = None
+            # Inflating a wrapper is only worth it when its first offset can matter: when something waits, or
+            # when its offsets may overlap the confirmed ones.
+            if not ledger.quiet or header.last_offset <= ledger.last:
+                inner = legacy_wrapper_offsets(self.window, header)
+                if inner is not None and header.magic == 0 and inner[1] != header.offset:
+                    # v0 inner offsets are absolute: the wrapper's own offset field was damaged.
+                    self._damage("offset_out_of_order", header.position, header.total, header, header.stored_crc,
+                                 claims=inner)
+                    return
+                first = None if inner is None else inner[0]
+        entry = Entry(self.bounds.path, header.position, header.total, first, header.last_offset, header,
+                      indexed=True if header.position == self.anchor_position else None)
         ledger.valid(entry, self.bounds.lowest, self.bounds.highest)
 
     def _damage(self, reason: str, position: int, length: int, header: Optional[EntryHeader],
-                computed: Optional[int] = None, trusted: bool = False, whole_entry: bool = True) -> None:
+                computed: Optional[int] = None, trusted: bool = False, whole_entry: bool = True,
+                claims: Optional[tuple] = None) -> None:
         """Record damage; a damaged header's offsets are claims, checked against the neighbours later.
 
         ``whole_entry`` is False for a span found by resynchronising: it may hold more than the entry whose
@@ -222,6 +239,8 @@ class SegmentScanner:
                 claimed_first = first_offset_of(self.window, header) if trusted else None
             if not whole_entry:
                 claimed_last = None
+        if claims is not None:
+            claimed_first, claimed_last = claims
         self.ledger.damage(Damage(reason, self.bounds.path, position, length,
                                   magic=None if header is None else header.magic,
                                   claimed_first=claimed_first, claimed_last=claimed_last,
@@ -238,9 +257,13 @@ class SegmentScanner:
         following = position + header.total
         sized = MINIMUM_SIZE[0] <= header.size <= MAXIMUM_SIZE and following <= end
         if header.magic not in MINIMUM_SIZE:
-            # v2's magic byte lies outside its checksum: a flipped magic leaves the size right.
+            # v2's magic byte lies outside its checksum: a flipped magic leaves the size and the checksum right.
+            as_v2 = self._as_v2(position)
+            if sized and as_v2 is not None and computed_crc(window, as_v2) == as_v2.stored_crc:
+                self._damage("invalid_magic", position, header.total, header, claims=(as_v2.offset, as_v2.last_offset))
+                return following
             if sized and self._frames_at(following):
-                self._damage("invalid_magic", position, header.total, header)
+                self._damage("invalid_magic", position, header.total, header, claims=(header.offset, None))
                 return following
             return self._broken(position, header)
         if not sized or header.size < MINIMUM_SIZE[header.magic]:
@@ -251,11 +274,25 @@ class SegmentScanner:
             return following
         if self.bounds.newest and self._cut_by_zeros(position, header):
             return self._torn(position, header)
-        if self._frames_at(following) or following in natural_ends(window, header, window.end):
-            # Either what follows frames, or the entry's own contents end where its size says.
+        real_end = checked_end(window, header, window.end)
+        if real_end is not None:
+            # The checksum matches over a shorter or longer span: only the size field was hit.
+            self._damage("bad_framing", position, real_end - position, header, header.stored_crc, trusted=True)
+            return real_end
+        if following in natural_ends(window, header, window.end) or self._frames_at(following):
+            # The entry's own contents end where its size says, or what follows frames.
             self._damage("crc_mismatch", position, header.total, header, computed)
             return following
-        return self._size_damaged(position, header)
+        return self._broken(position, header)
+
+    def _as_v2(self, position: int) -> Optional[EntryHeader]:
+        """The header at ``position`` read as a v2 batch, whatever its magic byte says."""
+        data = bytearray(self.window.bytes_at(position, V2_HEADER_SIZE))
+        if len(data) < V2_HEADER_SIZE:
+            return None
+        data[16] = 2
+        header = parse_header(bytes(data), position)
+        return header if header is not None and header.framed else None
 
     def _size_damaged(self, position: int, header: EntryHeader) -> int:
         """A size field that does not frame: when the entry validates over its real span, only the size was hit."""
@@ -272,8 +309,9 @@ class SegmentScanner:
         if found is None:
             if self.bounds.newest and self._looks_torn(position, header):
                 return self._torn(position, header)
-            self._damage("bad_framing", position, window.end - position, header, whole_entry=False)
-            return window.end
+            torn = self._torn_after_damage(position) if self.bounds.newest else None
+            self._damage("bad_framing", position, (torn or window.end) - position, header, whole_entry=False)
+            return window.end if torn is None else self._torn(torn, read_header(window, torn))
         # The span is the one entry when that entry's own contents end where the next valid entry starts.
         whole = header is not None and found.position in natural_ends(window, header, found.position)
         self._damage("bad_framing", position, found.position - position, header, whole_entry=whole)
@@ -312,17 +350,52 @@ class SegmentScanner:
             and following + second.total <= self.window.end
 
     def _looks_torn(self, position: int, header: Optional[EntryHeader]) -> bool:
-        """A crash mid-write leaves a short header, zeros, or a sane header whose body is cut off."""
-        if header is None or header.magic is None or self._all_zero(position):
+        """Bytes at the end of the newest segment that nothing after validates: a write cut off by a crash?
+
+        A crash leaves a short header, zeros, a sane header whose body is cut off, or bytes that were never an
+        entry (a file extended past its last write). Bytes that show an entry (its contents validate over
+        their real span, or a sane header with the next offset that fits in the file) are damage instead.
+        """
+        if header is None or header.magic is None or self._all_zero(position) or self._cut_by_zeros(position, header):
             return True
-        if self._cut_by_zeros(position, header):
-            return True
-        if header.magic not in MINIMUM_SIZE or header.size < MINIMUM_SIZE[header.magic]:
-            return False
-        if header.offset <= self.ledger.last or position + header.total <= self.window.end:
-            return False
-        # A complete last entry with a damaged size field is not a torn write: it validates over its real span.
-        return checked_end(self.window, header, self.window.end) is None
+        window = self.window
+        for candidate in (header, self._as_v2(position)):
+            if candidate is not None and candidate.magic in MINIMUM_SIZE \
+                    and checked_end(window, candidate, window.end) is not None:
+                return False
+        if not self._plausible_offset(header) or header.magic not in MINIMUM_SIZE \
+                or header.size < MINIMUM_SIZE[header.magic]:
+            # Nothing says an entry starts here; torn only if nothing after it looks like an entry either.
+            return next(self._plausible_headers(position + 1), None) is None
+        return position + header.total > window.end
+
+    def _plausible_headers(self, start: int):
+        last = self.ledger.confirmed_last
+        return plausible_headers(self.window, start, self.window.end, last, last + PLAUSIBLE_GAP)
+
+    def _plausible_offset(self, header: EntryHeader) -> bool:
+        """An offset a next entry could carry: above the confirmed ones, by less than 2**31."""
+        return 0 < header.offset - self.ledger.confirmed_last < PLAUSIBLE_GAP
+
+    def _torn_after_damage(self, start: int) -> Optional[int]:
+        """Within damage that runs to the end of the newest segment, where a torn tail begins, if one does.
+
+        Entries in the damage end where their contents validate or, failing that, where their size says. After
+        the last of them, a sane header cut off by the end of the file (or by zeros) starts a torn write, and so
+        do bytes that look torn.
+        """
+        window = self.window
+        headers = list(self._plausible_headers(start))
+        fitting = [header.position + header.total for header in headers if header.position + header.total <= window.end
+                   and not self._cut_by_zeros(header.position, header)]
+        last_end = max(fitting, default=start)
+        cut_off = [header.position for header in headers if header.position >= last_end and header.position > start
+                   and (header.position + header.total > window.end or self._cut_by_zeros(header.position, header))]
+        if cut_off:
+            return min(cut_off)
+        if start < last_end < window.end and self._looks_torn(last_end, read_header(window, last_end)):
+            return last_end
+        return None
 
     def _cut_by_zeros(self, position: int, header: Optional[EntryHeader]) -> bool:
         """The zeros that end the file begin inside this entry, well before its declared end, and go past it."""
@@ -359,7 +432,7 @@ class SegmentScanner:
         """
         window = self.window
         limit, highest, from_index = window.end, self.bounds.highest, None
-        after = self.ledger.last
+        after = self.ledger.confirmed_last
         if self.index is not None:
             for offset, position in self.index.positions_after(start - 1):
                 if position >= window.end:

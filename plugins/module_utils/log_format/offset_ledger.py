@@ -124,89 +124,159 @@ def _place_known_spans(group: List[Damage], starts: List[int], highest: Optional
 
 
 class OffsetLedger:
-    """Entries and damages of one partition, fed in log order; ``damages`` holds every damage found."""
+    """Entries and damages of one partition, fed in log order; ``damages`` holds every damage found.
+
+    An entry is confirmed when the entry right after it continues its offsets exactly (two entries whose
+    offsets would both have to be wrong by the same amount), or when it starts its segment at the offset the
+    file name gives. Entries that are not yet confirmed wait in a short window with the damages between them.
+    When an entry continues one of them exactly, or the window is full, or the partition ends, the window is
+    settled: the largest set of its entries whose offsets rise (the ones the .index lists counting most, the
+    ones it refutes left out) stays readable, and every other entry is damage whose offsets are decided by
+    the readable entries around it.
+    """
+
+    WINDOW = 16
 
     def __init__(self, floor: int = -1) -> None:
+        self.confirmed: Optional[Entry] = None
         self.confirmed_last = floor
-        self.tentative: Optional[Entry] = None
-        # Damages between the confirmed entry and the tentative one (or after the confirmed one when there
-        # is no tentative entry), and damages after the tentative entry.
-        self.before: List[Damage] = []
-        self.after: List[Damage] = []
+        # Entries waiting for confirmation and damages, in log order, all after ``confirmed``.
+        self.window: List[object] = []
         self.damages: List[Damage] = []
-        # Called with (entry) to ask the segment's .index, lazily: only when two entries disagree.
+        # Called with (entry) to ask the segment's .index, lazily: only when entries disagree.
         self.ask_index: Optional[Callable[[Entry], Optional[bool]]] = None
         # Damages that have their next valid entry (confirmed): what ``mode: first`` waits for.
         self.resolved: List[Damage] = []
 
     @property
     def last(self) -> int:
-        """Highest offset readable so far (the tentative entry counts)."""
-        return self.tentative.last if self.tentative is not None else self.confirmed_last
+        """Highest offset of a readable entry so far (entries waiting for confirmation count)."""
+        entries = [item.last for item in self.window if isinstance(item, Entry)]
+        return max([self.confirmed_last] + entries)
 
     @property
     def quiet(self) -> bool:
-        """No damage waits for its next valid entry: a valid entry only moves the offsets on."""
-        return not self.before and not self.after
+        """Nothing waits: a valid entry continuing the confirmed one exactly only moves the offsets on."""
+        return not self.window
 
     def damage(self, damage: Damage) -> None:
         self.damages.append(damage)
-        (self.after if self.tentative is not None else self.before).append(damage)
+        self.window.append(damage)
 
     def valid(self, entry: Entry, lowest: int = -1, highest: int = NO_LIMIT) -> None:
         """A valid entry of a segment whose offsets must lie in ``[lowest, highest]`` (its file name and the next's)."""
-        if entry.low < lowest or entry.last > highest:
-            self._reject(entry)
+        if entry.low < lowest or entry.last > highest or entry.low <= self.confirmed_last or entry.low > entry.last:
+            self.damage(self._out_of_order(entry))
             return
-        tentative = self.tentative
-        if tentative is None:
-            if entry.low > self.confirmed_last:
-                self._hold(entry)
-            else:
-                self._reject(entry)
-            return
-        if entry.low > tentative.last:
-            self._confirm()
-            self._hold(entry)
-        elif entry.low <= self.confirmed_last:
-            self._reject(entry)
-        elif self._tentative_is_wrong(tentative, entry):
-            self._demote(tentative)
-            self._hold(entry)
-        else:
-            self._reject(entry)
+        previous = self.window[-1] if self.window else self.confirmed
+        continues = isinstance(previous, Entry) and entry.first is not None and entry.first == previous.last + 1
+        starts_segment = entry.first is not None and entry.first == lowest and entry.position == 0
+        self.window.append(entry)
+        if continues or starts_segment or entry.indexed:
+            self._settle(ending=entry, vouched=previous if continues else None)
+        elif sum(isinstance(item, Entry) for item in self.window) > self.WINDOW:
+            self._settle(ending=None, keep_last=True)
 
     def finish(self) -> None:
-        """The end of the partition: the last entry has no follower to confirm it, only the index can refute it."""
-        tentative = self.tentative
-        if tentative is not None:
-            if self.witness(tentative) is False:
-                self._demote(tentative)
+        """The end of the partition: what waits is settled; the last entry has no follower to confirm it."""
+        self._settle(ending=None)
+        assign_offsets(self.window, self.confirmed_last + 1, None)
+
+    def witness(self, entry: Entry) -> Optional[bool]:
+        """What the .index says about ``entry``, asked once."""
+        ask = self.ask_index
+        if entry.indexed is None and ask is not None:
+            entry.indexed = ask(entry)
+        return entry.indexed
+
+    def _settle(self, ending: Optional[Entry], keep_last: bool = False, vouched: Optional[object] = None) -> None:
+        """Keep the rising entries of the window (those before ``ending`` must lie below it, and ``vouched``,
+        which ``ending`` continues exactly, is kept with it); the others become damage. Damages between kept
+        entries get their offsets."""
+        entries = [item for item in self.window if isinstance(item, Entry)]
+        if not entries:
+            return
+        kept = self._rising(entries, ending, vouched)
+        if keep_last and kept and kept[-1] is entries[-1]:
+            # A full window: the newest entry still waits for its follower.
+            kept = kept[:-1]
+        kept_ids = {id(item) for item in kept}
+        settled_until = self.window.index(kept[-1]) + 1 if kept else 0
+        if keep_last and not kept:
+            return
+        group: List[Damage] = []
+        lowest = self.confirmed_last + 1
+        for item in self.window[:settled_until]:
+            if isinstance(item, Entry) and id(item) in kept_ids:
+                assign_offsets(group, lowest, item)
+                self.resolved.extend(group)
+                group = []
+                lowest = item.last + 1
+                self.confirmed, self.confirmed_last = item, item.last
+            elif isinstance(item, Entry):
+                demoted = self._out_of_order(item)
+                self.damages.append(demoted)
+                group.append(demoted)
             else:
-                self._confirm()
-        assign_offsets(self.before, self.confirmed_last + 1, None)
+                group.append(item)
+        rest = self.window[settled_until:]
+        if not keep_last:
+            # Entries after the last kept one are not readable either.
+            rest = [self._demote_in_place(item) if isinstance(item, Entry) else item for item in rest]
+        self.window = group + rest
 
-    def _hold(self, entry: Entry) -> None:
-        self.tentative = entry
+    def _demote_in_place(self, entry: Entry) -> Damage:
+        demoted = self._out_of_order(entry)
+        self.damages.append(demoted)
+        return demoted
 
-    def _confirm(self) -> None:
-        tentative = self.tentative
-        assert tentative is not None
-        if self.before:
-            assign_offsets(self.before, self.confirmed_last + 1, tentative)
-            self.resolved.extend(self.before)
-        self.confirmed_last = tentative.last
-        self.before, self.after, self.tentative = self.after, [], None
+    def _rising(self, entries: List[Entry], ending: Optional[Entry], vouched: Optional[object] = None) -> List[Entry]:
+        """The largest subsequence whose offsets rise above the confirmed ones, ``ending`` included when given.
 
-    def _reject(self, entry: Entry) -> None:
-        self.damage(self._out_of_order(entry))
+        Entries the .index lists count for more than any number of others; entries it refutes are left out.
+        The .index is asked only when the entries do not already rise.
+        """
+        rising = all(later.low > earlier.last for earlier, later in zip(entries, entries[1:]))
+        # Without a follower, the newest entry can be refuted only by the .index, or by damaged entries after it
+        # whose own headers claim lower offsets.
+        doubted = None if ending is not None else entries[-1]
+        refuted = doubted is not None and (self.witness(doubted) is False or self._claims_below(doubted))
+        if rising and not refuted:
+            return entries
+        weights = []
+        for entry in entries:
+            evidence = False if entry is doubted and refuted else (self.witness(entry) if not rising else None)
+            weights.append(0 if evidence is False else (1000 if evidence or entry is vouched else 1))
+        best: List[Optional[tuple]] = []
+        for number, entry in enumerate(entries):
+            if not weights[number] or entry.low <= self.confirmed_last:
+                best.append(None)
+                continue
+            choice = (weights[number], -number, [number])
+            for earlier in range(number):
+                candidate = best[earlier]
+                if candidate is not None and entries[earlier].last < entry.low:
+                    total = candidate[0] + weights[number]
+                    if total > choice[0]:
+                        choice = (total, -number, candidate[2] + [number])
+            best.append(choice)
+        if ending is not None:
+            final = best[len(entries) - 1]
+            chosen = final[2] if final is not None else []
+        else:
+            finals = [candidate for candidate in best if candidate is not None]
+            chosen = max(finals, key=lambda candidate: (candidate[0], len(candidate[2])))[2] if finals else []
+        return [entries[number] for number in chosen]
 
-    def _demote(self, entry: Entry) -> None:
-        """The held entry's offsets break the sequence: it becomes damage, with what came after it."""
-        damage = self._out_of_order(entry)
-        self.damages.append(damage)
-        self.before = self.before + [damage] + self.after
-        self.after, self.tentative = [], None
+    def _claims_below(self, entry: Entry) -> bool:
+        """A damage after ``entry`` whose header claims an offset between the confirmed ones and ``entry``'s."""
+        after = self.window[self.window.index(entry) + 1:]
+        for item in after:
+            if isinstance(item, Damage):
+                for claimed in (item.claimed_first, item.claimed_last):
+                    if claimed is not None and self.confirmed_last < claimed < entry.low:
+                        return True
+        return False
 
     @staticmethod
     def _out_of_order(entry: Entry) -> Damage:
@@ -216,24 +286,3 @@ class OffsetLedger:
                       magic=None if header is None else header.magic,
                       stored_crc=None if header is None else header.stored_crc,
                       computed_crc=None if header is None else header.stored_crc, header=header, known_span=span)
-
-    def witness(self, entry: Entry) -> Optional[bool]:
-        """What the .index says about ``entry``, asked once."""
-        ask = self.ask_index
-        if entry.indexed is None and ask is not None:
-            entry.indexed = ask(entry)
-        return entry.indexed
-
-    def _tentative_is_wrong(self, tentative: Entry, entry: Entry) -> bool:
-        """Two valid entries whose offsets overlap: which one's offset field was damaged?
-
-        The .index, written when the entries were appended, settles it where it lists either. Otherwise the
-        held entry is right when it continues the confirmed one exactly, with no damage in between.
-        """
-        held = self.witness(tentative)
-        if held is not None:
-            return not held
-        newer = self.witness(entry)
-        if newer is not None:
-            return newer
-        return bool(self.before) or tentative.low != self.confirmed_last + 1

@@ -14,11 +14,12 @@ Python: offset in range, whole entry inside the segment, checksum.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from dataclasses import replace
+from typing import Iterator, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.entry_extent import natural_ends
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.entry_extent import checked_end, natural_ends
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
-    HEADER_UP_TO_MAGIC, MAXIMUM_SIZE, MINIMUM_SIZE, EntryHeader, ReadWindow, read_header, validates)
+    HEADER_UP_TO_MAGIC, LOG_OVERHEAD, MAXIMUM_SIZE, MINIMUM_SIZE, EntryHeader, ReadWindow, read_header, validates)
 
 # Long enough that no header fits inside the run (its size field has a non-zero byte).
 _ZERO_RUN = bytes(64)
@@ -41,14 +42,14 @@ def _size_at_most(largest: int) -> bytes:
         b"\x00" * 3 + _byte_range(0, top)
 
 
-def _pattern(lowest: int, highest: Optional[int], largest_size: int):
+def _pattern(lowest: int, highest: Optional[int], largest_size: int, any_magic: bool = False):
     """(pattern, bytes before its match in the header) for a header whose offset lies in ``[lowest, highest]``
     and whose size is at most about ``largest_size``, with the magic 0, 1 or 2.
 
     The leading bytes both offset bounds share are a literal prefix, which the regular expression engine
     finds fast; without it the match starts at the size field, 8 bytes into the header.
     """
-    tail = _size_at_most(max(0, min(largest_size, MAXIMUM_SIZE))) + _ANY + b"{4}[\x00-\x02]"
+    tail = _size_at_most(max(0, min(largest_size, MAXIMUM_SIZE))) + _ANY + (b"{5}" if any_magic else b"{4}[\x00-\x02]")
     shared = 0
     if highest is not None and 0 <= lowest <= highest < 1 << 63:
         low, high = lowest.to_bytes(8, "big"), highest.to_bytes(8, "big")
@@ -70,10 +71,9 @@ def _zero_run_end(chunk: bytes, start: int) -> int:
     return position
 
 
-def find_entry(window: ReadWindow, start: int, limit: int, after_offset: int,
-               highest_offset: Optional[int] = None) -> Optional[EntryHeader]:
-    """The first entry starting in ``[start, limit)`` that validates with an offset in (after_offset, highest]."""
-    pattern = _pattern(after_offset + 1, highest_offset, window.end - start - 12)
+def _candidates(window: ReadWindow, pattern, start: int, limit: int) -> Iterator[int]:
+    """File positions in ``[start, limit)`` where ``pattern`` matches a header, runs of zeros skipped."""
+    expression, lead = pattern
     position = start
     while position < limit:
         stop = min(limit, position + CHUNK)
@@ -83,37 +83,33 @@ def find_entry(window: ReadWindow, start: int, limit: int, after_offset: int,
         while searched < stop - position:
             zeros = chunk.find(_ZERO_RUN, searched, stop - position)
             region_end = stop - position if zeros < 0 else zeros
-            found = _search(window, pattern, chunk, position, searched, region_end, after_offset, highest_offset)
-            if found is not None:
-                return found
+            at = searched
+            while at < region_end:
+                match = expression.search(chunk, at + lead, region_end + HEADER_UP_TO_MAGIC)
+                if match is None or match.start() - lead >= region_end:
+                    break
+                candidate = match.start() - lead
+                at = candidate + 1
+                yield position + candidate
             if zeros < 0:
                 break
-            # Skip the zero run; a header may still start in its last 11 bytes (size's top bytes zero).
+            # Skip the zero run: a header needs a non-zero byte in its offset or size field, so it may still
+            # start in the run's last 11 bytes.
             searched = _zero_run_end(chunk, zeros) - 11
         position = stop
-    return None
 
 
-def _search(window: ReadWindow, pattern, chunk: bytes, base: int, begin: int, end: int, after_offset: int,
-            highest_offset: Optional[int]) -> Optional[EntryHeader]:
-    """Candidates starting in ``chunk[begin:end]``; ``chunk`` starts at file position ``base``."""
-    expression, lead = pattern
-    at = begin
-    while at < end:
-        match = expression.search(chunk, at + lead, end + HEADER_UP_TO_MAGIC)
-        if match is None or match.start() - lead >= end:
-            return None
-        candidate = match.start() - lead
-        at = candidate + 1
-        magic = chunk[candidate + 16]
-        size = int.from_bytes(chunk[candidate + 8:candidate + 12], "big")
-        if size < MINIMUM_SIZE[magic]:
+def find_entry(window: ReadWindow, start: int, limit: int, after_offset: int,
+               highest_offset: Optional[int] = None) -> Optional[EntryHeader]:
+    """The first entry starting in ``[start, limit)`` that validates with an offset in (after_offset, highest]."""
+    pattern = _pattern(after_offset + 1, highest_offset, window.end - start - 12)
+    for candidate in _candidates(window, pattern, start, limit):
+        header = read_header(window, candidate)
+        if header is None or header.magic not in MINIMUM_SIZE or header.size < MINIMUM_SIZE[header.magic]:
             continue
-        offset = int.from_bytes(chunk[candidate:candidate + 8], "big", signed=True)
-        if offset <= after_offset or (highest_offset is not None and offset > highest_offset):
+        if header.offset <= after_offset or (highest_offset is not None and header.offset > highest_offset):
             continue
-        header = read_header(window, base + candidate)
-        if header is not None and _sane(window, header) and validates(window, header, after_offset):
+        if _sane(window, header) and validates(window, header, after_offset):
             return header
     return None
 
@@ -131,3 +127,24 @@ def _sane(window: ReadWindow, header: EntryHeader) -> bool:
         return False
     # A v0/v1 message's key and value lengths account for its size exactly.
     return header.position + header.total in natural_ends(window, header, header.position + header.total)
+
+
+def plausible_headers(window: ReadWindow, start: int, limit: int, after_offset: int,
+                      highest_offset: int) -> Iterator[EntryHeader]:
+    """Every header in ``[start, limit)`` that looks like an entry's, damaged or not, with no checksum over it:
+    an offset in (after, highest], a size of at least 14, and a magic byte of 0, 1 or 2 (any magic when the size
+    fits before ``limit``). Headers whose contents validate come with their real size. For telling where
+    damaged entries end, and whether anything after a position looks like an entry at all."""
+    seen = set()
+    for any_magic in (False, True):
+        pattern = _pattern(after_offset + 1, highest_offset, MAXIMUM_SIZE, any_magic=any_magic)
+        for candidate in _candidates(window, pattern, start, limit):
+            header = read_header(window, candidate)
+            if candidate in seen or header is None or not after_offset < header.offset <= highest_offset:
+                continue
+            seen.add(candidate)
+            real_end = checked_end(window, header, limit) if header.magic in MINIMUM_SIZE else None
+            if real_end is not None:
+                yield replace(header, size=real_end - candidate - LOG_OVERHEAD)
+            elif header.size >= MINIMUM_SIZE[0] and (header.magic in MINIMUM_SIZE or candidate + header.total <= limit):
+                yield header

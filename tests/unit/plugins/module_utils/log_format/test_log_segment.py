@@ -347,8 +347,8 @@ def test_at_start_reads_only_the_entry_holding_a_clean_start(tmp_path):
     assert result["corrupt_records"] == []
     partition = result["partitions"][0]
     assert (partition["clean"], partition["log_end_offset"]) == (True, 20)
-    # The batch holding offset 2, and the one after it, which confirms its offsets.
-    assert result["scanned"]["bytes"] == V2_POSITIONS[2]
+    # Only the batch holding offset 2: it starts the segment at the offset its file name gives.
+    assert result["scanned"]["bytes"] == len(V2_BATCHES[0])
     # mode first, for comparison, reads on until it finds the damage.
     assert only_record(run(directory, "first", 2))["first_offset"] == 10
 
@@ -360,5 +360,5 @@ def test_at_start_resolves_damage_at_a_segment_end_in_the_next_segment(tmp_path)
     record = only_record(result)
     assert (record["first_offset"], record["last_offset"], record["next_valid_offset"]) == (15, 19, 20)
     assert result["partitions"][0]["log_end_offset"] == 23
-    # The newer segment was read only up to the batch that confirms its first one.
-    assert result["scanned"]["bytes"] == len(older) + 2 * len(v2_batch(20, [b"x20"]))
+    # The newer segment was read only up to its first batch (it starts at the offset its file name gives).
+    assert result["scanned"]["bytes"] == len(older) + len(v2_batch(20, [b"x20"]))

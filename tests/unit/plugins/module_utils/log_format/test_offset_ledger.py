@@ -61,30 +61,50 @@ def test_a_lowered_entry_overlapping_one_that_continues_exactly_is_the_wrong_one
         ("offset_out_of_order", 10, 14, 15)]
 
 
-def test_after_damage_an_overlap_blames_the_held_entry_unless_the_index_vouches_for_it():
-    plain = feed(OffsetLedger(), [entry(0, 4), damage(), entry(10, 14), entry(12, 16), entry(20, 24)])
-    # The demoted entry's own span (under its checksum) places it right before the next valid offset.
-    assert plain == [("crc_mismatch", 5, 6, 12), ("offset_out_of_order", 7, 11, 12)]
-    vouched = feed(OffsetLedger(), [entry(0, 4), damage(), entry(10, 14, indexed=True), entry(12, 16),
-                                    entry(20, 24)])
-    assert vouched == [("crc_mismatch", 5, 9, 10), ("offset_out_of_order", 15, 19, 20)]
-    refuted = feed(OffsetLedger(), [entry(0, 4), damage(), entry(10, 14, indexed=False), entry(12, 16),
-                                    entry(20, 24)])
-    assert refuted == plain
-    newer_vouched = feed(OffsetLedger(), [entry(0, 4), damage(), entry(10, 14), entry(12, 16, indexed=True),
-                                          entry(20, 24)])
-    assert newer_vouched == plain
-    newer_refuted = feed(OffsetLedger(), [entry(0, 4), damage(), entry(10, 14), entry(12, 16, indexed=False),
-                                          entry(20, 24)])
-    assert newer_refuted == [("crc_mismatch", 5, 9, 10), ("offset_out_of_order", 15, 19, 20)]
+def test_after_damage_the_entry_a_follower_continues_exactly_stays_readable():
+    raised_first = feed(OffsetLedger(), [entry(0, 4), damage(), entry(1 << 30, (1 << 30) + 4), entry(12, 16),
+                                         entry(17, 21)])
+    assert raised_first == [("crc_mismatch", 5, 6, 12), ("offset_out_of_order", 7, 11, 12)]
+    lowered_later = feed(OffsetLedger(), [entry(0, 4), damage(), entry(10, 14), entry(12, 16), entry(15, 19)])
+    assert lowered_later == [("crc_mismatch", 5, 9, 10), ("offset_out_of_order", None, None, 15)]
+
+
+@pytest.mark.parametrize("held, newer, expected", [
+    (True, None, [("crc_mismatch", 5, 9, 10), ("offset_out_of_order", 15, 29, 30)]),
+    (False, None, [("crc_mismatch", 5, 6, 12), ("offset_out_of_order", 7, 11, 12)]),
+    (None, True, [("crc_mismatch", 5, 6, 12), ("offset_out_of_order", 7, 11, 12)]),
+    (None, False, [("crc_mismatch", 5, 9, 10), ("offset_out_of_order", 15, 29, 30)]),
+])
+def test_the_index_settles_overlaps_nothing_else_settles(held, newer, expected):
+    # Two overlapping entries after damage, and a follower that continues neither: only the index can tell.
+    items = [entry(0, 4), damage(), entry(10, 14, indexed=held), entry(12, 16, indexed=newer), entry(30, 34)]
+    assert feed(OffsetLedger(), items) == expected
 
 
 def test_the_index_is_asked_lazily_and_once():
     asked = []
     ledger = OffsetLedger()
-    ledger.ask_index = lambda asked_entry: asked.append(asked_entry.first) or True
+    ledger.ask_index = lambda asked_entry: asked.append(asked_entry.first)
+    # Entries that continue each other exactly need no witness.
     feed(ledger, [entry(0, 4), entry(5, 9), entry(10, 14)])
-    assert asked == [10]
+    assert asked == []
+    # The last entry after a gap has no follower: the index is asked about it, once.
+    ledger = OffsetLedger()
+    ledger.ask_index = lambda asked_entry: asked.append(asked_entry.first)
+    feed(ledger, [entry(0, 4), entry(5, 9), entry(20, 24)])
+    assert asked == [20]
+
+
+def test_a_full_window_settles_what_it_can_and_keeps_the_newest_waiting():
+    ledger = OffsetLedger()
+    items = [entry(10 * number, 10 * number + 4) for number in range(OffsetLedger.WINDOW + 2)]
+    for item in items:
+        ledger.valid(item)
+    # Seventeen entries with gaps filled the window: all but the newest were settled.
+    assert ledger.confirmed_last == 10 * (OffsetLedger.WINDOW - 1) + 4
+    assert [item.first for item in ledger.window] == [10 * OffsetLedger.WINDOW, 10 * (OffsetLedger.WINDOW + 1)]
+    ledger.finish()
+    assert ledger.damages == []
 
 
 def test_the_last_entry_refuted_by_the_index_is_demoted():
