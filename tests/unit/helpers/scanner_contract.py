@@ -311,17 +311,19 @@ class Judge:
             else:
                 self.disagree("partition_clean_wrong" + ("(torn_tail_reported_corrupt)" if torn and self.records else ""),
                               "partitions[0].clean", not damaged, summary["clean"], self.end)
-        if not damaged:
+        if not damaged or summary["clean"]:
             return
         got = summary["first_damaged_offset"]
+        reference = damaged[0]
         if got != damaged[0].first_offset:
             if damaged[0].limit and visible and got == visible[0].first_offset:
                 self.findings.limit(_limit_kind(damaged[0]), "first damaged offset: " + damaged[0].describe())
+                reference = visible[0]
             else:
                 self.disagree("partition_first_damaged_offset_wrong", "partitions[0].first_damaged_offset",
                               damaged[0].first_offset, got, self.key(damaged[0]))
-        self.next_valid("partition_next_valid_offset", "partitions[0].next_valid_offset after " + damaged[0].describe(),
-                        self.key(damaged[0]), summary["next_valid_offset"])
+        self.next_valid("partition_next_valid_offset", "partitions[0].next_valid_offset after " + reference.describe(),
+                        self.key(reference), summary["next_valid_offset"])
 
     def torn_tail(self) -> None:
         """(f) A torn tail is reported exactly when the case has one."""
