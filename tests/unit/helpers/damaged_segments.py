@@ -297,7 +297,8 @@ def _rewrite_size(rng: random.Random, data: bytearray, entry: Entry) -> str:
     size = entry.length - LOG_OVERHEAD
     how = rng.choice(("too small", "too large", "slightly off"))
     if how == "too small":
-        new = rng.choice((rng.randint(-8, 13), rng.randint(14, size - 1), 0))
+        below = [rng.randint(-8, 13)] + ([rng.randint(14, size - 1)] if size > 14 else [])
+        new = rng.choice(below + [0])
     elif how == "too large":
         new = size + rng.choice((rng.randint(1, 64), rng.randint(65, 100000), rng.randint(1 << 20, INT32_MAX - size)))
     else:
