@@ -202,9 +202,9 @@ class Judge:
                 self.disagree("record_span_swallows_intact_entry(%s)" % record["reason"], _shown(record),
                               "a span of damaged bytes only", "bytes %d-%d, over %s" % (position, resume, swallowed[0].describe()),
                               (segment, position))
-            inside = [entry for entry in self.entries if entry.segment == segment and not entry.torn
+            inside = [entry for entry in self.entries if entry.segment == segment
                       and entry.position < resume < entry.end and resume < len(self.case.segments[segment].data)]
-            starts_inside = [entry for entry in self.entries if entry.segment == segment and not entry.torn
+            starts_inside = [entry for entry in self.entries if entry.segment == segment
                              and entry.position < position < entry.end]
             if starts_inside:
                 self.disagree("record_starts_inside_an_entry(%s)" % record["reason"], _shown(record),
