@@ -227,8 +227,10 @@ class Judge:
                 negative = struct.unpack_from(">q", self.case.segments[entry.segment].data, entry.position)[0] < 0 \
                     if entry.position + 8 <= len(self.case.segments[entry.segment].data) else False
                 partly = len(missing) < entry.last_offset - entry.first_offset + 1
-                self.disagree("damaged_%s_reported%s" % ("partly" if partly else "not", "(negative_stored_offset)" if negative
-                                                         else ""), entry.describe(),
+                torn = any(self.segment_numbers[os.path.basename(tail["segment"])] == entry.segment
+                           and tail["position"] <= entry.position for tail in self.result["torn_tails"])
+                detail = "(negative_stored_offset)" if negative else "(called_torn_tail)" if torn else ""
+                self.disagree("damaged_%s_reported%s" % ("partly" if partly else "not", detail), entry.describe(),
                               "offsets %d..%d inside reported ranges" % (entry.first_offset, entry.last_offset),
                               "offsets %s outside [%s]" % (_span(missing), ", ".join(_shown(r) for r in self.records)),
                               self.key(entry), (entry.segment, entry.end))
@@ -236,11 +238,13 @@ class Judge:
     def record(self, record: Dict[str, Any]) -> None:
         """(b) no intact entry inside its range, (c) its next_valid_offset, (d) its offsets in order."""
         where = self.where(record)
+        # Where the scanner went on after it: what it found there decided this record's offsets.
+        span_end = (where[0], where[1] + record["length"])
         first, last, following = record["first_offset"], record["last_offset"], record["next_valid_offset"]
         reason = record["reason"]
         if last is None and following is not None:
             self.disagree("record_last_offset_open(%s)" % reason, _shown(record), "a last_offset below next_valid_offset "
-                          "%d" % following, "None (open-ended: every later offset reported)", where)
+                          "%d" % following, "None (open-ended: every later offset reported)", where, span_end)
             # Judged below as if it ended before the offset it names as readable, so that it is not counted twice.
             record = dict(record, last_offset=following - 1)
         intact = [entry for entry in self.entries if entry.intact and _covers(record, entry.first_offset, entry.last_offset)]
@@ -251,15 +255,16 @@ class Judge:
                                                      "_part_of_snappy_lz4_wrapper" if partly else "", reason),
                           "%s covers %d intact entries, the first %s" % (_shown(record), len(intact), intact[0].describe()),
                           "no reported range over an intact entry", "offsets %s..%s" % (first, record["last_offset"]),
-                          where, self.key(intact[0]))
+                          where, max(span_end, self.key(intact[0])))
         if self.case.torn_position is not None and where[0] == self.newest and where[1] >= self.case.torn_position:
             self.disagree("torn_tail_reported_corrupt(%s)" % self.case.torn_tail, "torn tail (%s) at byte %d" % (
-                self.case.torn_tail, self.case.torn_position), "a torn tail, not a corrupt record", _shown(record), where)
+                self.case.torn_tail, self.case.torn_position), "a torn tail, not a corrupt record", _shown(record), where,
+                span_end)
         self.next_valid("next_valid_offset(%s)" % reason, _shown(record), where, following)
         if (first is not None and last is not None and first > last) or \
                 (following is not None and any(value is not None and value >= following for value in (first, last))):
             self.disagree("record_offsets_disordered(%s)" % reason, _shown(record),
-                          "first_offset <= last_offset < next_valid_offset", (first, last, following), where)
+                          "first_offset <= last_offset < next_valid_offset", (first, last, following), where, span_end)
 
     def next_valid(self, kind: str, what: str, where: Where, got: Optional[int]) -> None:
         """``got`` must be the first offset of the first intact entry after ``where`` (None when none follows)."""
