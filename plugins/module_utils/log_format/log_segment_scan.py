@@ -305,7 +305,7 @@ class SegmentScanner:
     def _broken(self, position: int, header: Optional[EntryHeader]) -> int:
         """Bytes that do not frame: find the next valid entry, or decide that the segment just ends torn."""
         window = self.window
-        found = self._resync(position + 1)
+        found = self._resync(position + 1, header)
         if found is None:
             if self.bounds.newest and self._looks_torn(position, header):
                 return self._torn(position, header)
@@ -424,7 +424,7 @@ class SegmentScanner:
     def _all_zero(self, position: int) -> bool:
         return self._zeros_from() <= position
 
-    def _resync(self, start: int) -> Optional[EntryHeader]:
+    def _resync(self, start: int, broken: Optional[EntryHeader] = None) -> Optional[EntryHeader]:
         """The first entry at or after ``start`` that frames and validates, its offset above every readable one.
 
         The .index narrows the search: the first of its positions past ``start`` that validates bounds both
@@ -441,5 +441,8 @@ class SegmentScanner:
                 if validates(window, header, after) and header is not None and header.last_offset == offset:
                     limit, from_index, highest = position, header, min(highest, offset)
                     break
-        found = find_entry(window, start, limit, after, highest)
+        # A damaged header with a plausible offset (one damage rarely hits both framing and offset) bounds the
+        # offsets of any inner messages its value holds.
+        inside = broken if broken is not None and self._plausible_offset(broken) else None
+        found = find_entry(window, start, limit, after, highest, inside)
         return found if found is not None else from_index

@@ -100,14 +100,23 @@ def _candidates(window: ReadWindow, pattern, start: int, limit: int) -> Iterator
 
 
 def find_entry(window: ReadWindow, start: int, limit: int, after_offset: int,
-               highest_offset: Optional[int] = None) -> Optional[EntryHeader]:
-    """The first entry starting in ``[start, limit)`` that validates with an offset in (after_offset, highest]."""
+               highest_offset: Optional[int] = None,
+               inside: Optional[EntryHeader] = None) -> Optional[EntryHeader]:
+    """The first entry starting in ``[start, limit)`` that validates with an offset in (after_offset, highest].
+
+    ``inside``: the damaged header the search starts from. A v0/v1 wrapper's inner messages can lie in its value
+    as they are (gzip stored blocks, lz4 and snappy literals) and validate on their own; their offsets are at
+    most the wrapper's, while the next real entry's are above it. So v0/v1 messages with an offset not above
+    ``inside``'s are passed over.
+    """
     pattern = _pattern(after_offset + 1, highest_offset, window.end - start - 12)
     for candidate in _candidates(window, pattern, start, limit):
         header = read_header(window, candidate)
         if header is None or header.magic not in MINIMUM_SIZE or header.size < MINIMUM_SIZE[header.magic]:
             continue
         if header.offset <= after_offset or (highest_offset is not None and header.offset > highest_offset):
+            continue
+        if inside is not None and header.magic in (0, 1) and header.offset <= inside.offset:
             continue
         if _sane(window, header) and validates(window, header, after_offset):
             return header
