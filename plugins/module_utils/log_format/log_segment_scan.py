@@ -245,7 +245,7 @@ class SegmentScanner:
                                   magic=None if header is None else header.magic,
                                   claimed_first=claimed_first, claimed_last=claimed_last,
                                   stored_crc=None if header is None else header.stored_crc, computed_crc=computed,
-                                  header=header))
+                                  header=header, trusted=trusted or claims is not None))
 
     def _examine(self, position: int) -> int:
         """One entry the hot path did not take; returns where the next entry starts."""
@@ -260,10 +260,11 @@ class SegmentScanner:
             # v2's magic byte lies outside its checksum: a flipped magic leaves the size and the checksum right.
             as_v2 = self._as_v2(position)
             if sized and as_v2 is not None and computed_crc(window, as_v2) == as_v2.stored_crc:
-                self._damage("invalid_magic", position, header.total, header, claims=(as_v2.offset, as_v2.last_offset))
+                self._damage("invalid_magic", position, header.total, header, trusted=True,
+                             claims=(as_v2.offset, as_v2.last_offset))
                 return following
             if sized and self._frames_at(following):
-                self._damage("invalid_magic", position, header.total, header, claims=(header.offset, None))
+                self._damage("invalid_magic", position, header.total, header)
                 return following
             return self._broken(position, header)
         if not sized or header.size < MINIMUM_SIZE[header.magic]:
@@ -338,6 +339,9 @@ class SegmentScanner:
         if header is not None and header.framed and position + header.total <= window.end:
             if validates(window, header, -1) or self._plausible_after(header):
                 return True
+        if header is not None and header.magic in MINIMUM_SIZE and checked_end(window, header, window.end) is not None:
+            # An entry whose size alone was hit: it starts here all the same.
+            return True
         return self.bounds.newest and self._resync(position) is None and self._looks_torn(position, header)
 
     def _plausible_after(self, header: EntryHeader) -> bool:
@@ -369,9 +373,10 @@ class SegmentScanner:
             return next(self._plausible_headers(position + 1), None) is None
         return position + header.total > window.end
 
-    def _plausible_headers(self, start: int):
+    def _plausible_headers(self, start: int, stop: Optional[int] = None):
         last = self.ledger.confirmed_last
-        return plausible_headers(self.window, start, self.window.end, last, last + PLAUSIBLE_GAP)
+        return plausible_headers(self.window, start, self.window.end if stop is None else stop, last,
+                                 last + PLAUSIBLE_GAP)
 
     def _plausible_offset(self, header: EntryHeader) -> bool:
         """An offset a next entry could carry: above the confirmed ones, by less than 2**31."""
@@ -444,5 +449,24 @@ class SegmentScanner:
         # A damaged header with a plausible offset (one damage rarely hits both framing and offset) bounds the
         # offsets of any inner messages its value holds.
         inside = broken if broken is not None and self._plausible_offset(broken) else None
-        found = find_entry(window, start, limit, after, highest, inside)
-        return found if found is not None else from_index
+        search_from = start
+        while True:
+            found = find_entry(window, search_from, limit, after, highest, inside)
+            if found is None or not self._inner_message(start, found):
+                return found if found is not None else from_index
+            search_from = found.position + 1
+
+    def _inner_message(self, start: int, found: EntryHeader) -> bool:
+        """Whether ``found`` (a v0/v1 message) lies in the value of a compressed wrapper that starts after
+        ``start``: its header is sane, its span covers ``found``, and its offset is not below ``found``'s."""
+        if found.magic not in (0, 1):
+            return False
+        for header in self._plausible_headers(start, found.position):
+            if header.magic not in (0, 1) or not header.attributes & CODEC_MASK or header.offset < found.offset \
+                    or header.attributes & (0xF8 if header.magic == 0 else 0xF0):
+                continue
+            # Where its key and value lengths say it ends (its size field may be what was damaged).
+            for end in natural_ends(self.window, header, self.window.end):
+                if header.position < found.position < end:
+                    return True
+        return False

@@ -55,6 +55,8 @@ class Damage:
     header: Optional[EntryHeader] = None
     # How many offsets past its first the entry covers, when a valid checksum vouches for it (lastOffsetDelta).
     known_span: Optional[int] = None
+    # The claims come from contents a checksum vouched for (only the size or magic was hit, or inner offsets).
+    trusted: bool = False
     first_offset: Optional[int] = None
     last_offset: Optional[int] = None
     next_valid_offset: Optional[int] = None
@@ -237,15 +239,17 @@ class OffsetLedger:
         The .index is asked only when the entries do not already rise.
         """
         rising = all(later.low > earlier.last for earlier, later in zip(entries, entries[1:]))
-        # Without a follower, the newest entry can be refuted only by the .index, or by damaged entries after it
-        # whose own headers claim lower offsets.
+        # An entry is refuted by damaged entries after it whose own headers claim offsets it covers, and the
+        # newest one (without a follower) also by the .index.
         doubted = None if ending is not None else entries[-1]
-        refuted = doubted is not None and (self.witness(doubted) is False or self._claims_below(doubted))
+        refuted = {id(entry) for entry in entries if self._claims_below(entry, trusted_only=entry is not doubted)}
+        if doubted is not None and self.witness(doubted) is False:
+            refuted.add(id(doubted))
         if rising and not refuted:
             return entries
         weights = []
         for entry in entries:
-            evidence = False if entry is doubted and refuted else (self.witness(entry) if not rising else None)
+            evidence = False if id(entry) in refuted else (self.witness(entry) if not rising else None)
             weights.append(0 if evidence is False else (1000 if evidence or entry is vouched else 1))
         best: List[Optional[tuple]] = []
         for number, entry in enumerate(entries):
@@ -268,13 +272,16 @@ class OffsetLedger:
             chosen = max(finals, key=lambda candidate: (candidate[0], len(candidate[2])))[2] if finals else []
         return [entries[number] for number in chosen]
 
-    def _claims_below(self, entry: Entry) -> bool:
-        """A damage after ``entry`` whose header claims an offset between the confirmed ones and ``entry``'s."""
+    def _claims_below(self, entry: Entry, trusted_only: bool) -> bool:
+        """A damage after ``entry`` whose header claims an offset above the confirmed ones that ``entry`` covers
+        or passes. Only claims a checksum vouched for count against an entry that has a follower."""
         after = self.window[self.window.index(entry) + 1:]
         for item in after:
-            if isinstance(item, Damage):
+            inconsistent = None not in (item.claimed_first, item.claimed_last) and item.claimed_last < item.claimed_first \
+                if isinstance(item, Damage) else True
+            if isinstance(item, Damage) and (item.trusted or not trusted_only) and not inconsistent:
                 for claimed in (item.claimed_first, item.claimed_last):
-                    if claimed is not None and self.confirmed_last < claimed < entry.low:
+                    if claimed is not None and self.confirmed_last < claimed <= entry.last:
                         return True
         return False
 
