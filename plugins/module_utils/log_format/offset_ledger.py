@@ -251,25 +251,27 @@ class OffsetLedger:
         for entry in entries:
             evidence = False if id(entry) in refuted else (self.witness(entry) if not rising else None)
             weights.append(0 if evidence is False else (1000 if evidence or entry is vouched else 1))
+        # best[i]: (weight, -gaps, chain) of the best rising chain ending with entries[i]. Equal weights prefer
+        # the chain with the smaller gaps between offsets: a raised offset leaves a gap, dense logs leave none.
         best: List[Optional[tuple]] = []
         for number, entry in enumerate(entries):
             if not weights[number] or entry.low <= self.confirmed_last:
                 best.append(None)
                 continue
-            choice = (weights[number], -number, [number])
+            choice = (weights[number], -(entry.low - self.confirmed_last - 1), [number])
             for earlier in range(number):
                 candidate = best[earlier]
                 if candidate is not None and entries[earlier].last < entry.low:
-                    total = candidate[0] + weights[number]
-                    if total > choice[0]:
-                        choice = (total, -number, candidate[2] + [number])
+                    extended = (candidate[0] + weights[number], candidate[1] - (entry.low - entries[earlier].last - 1),
+                                candidate[2] + [number])
+                    choice = max(choice, extended, key=lambda option: option[:2])
             best.append(choice)
         if ending is not None:
             final = best[len(entries) - 1]
             chosen = final[2] if final is not None else []
         else:
             finals = [candidate for candidate in best if candidate is not None]
-            chosen = max(finals, key=lambda candidate: (candidate[0], len(candidate[2])))[2] if finals else []
+            chosen = max(finals, key=lambda candidate: candidate[:2])[2] if finals else []
         return [entries[number] for number in chosen]
 
     def _claims_below(self, entry: Entry, trusted_only: bool) -> bool:
@@ -277,12 +279,13 @@ class OffsetLedger:
         or passes. Only claims a checksum vouched for count against an entry that has a follower."""
         after = self.window[self.window.index(entry) + 1:]
         for item in after:
-            inconsistent = None not in (item.claimed_first, item.claimed_last) and item.claimed_last < item.claimed_first \
-                if isinstance(item, Damage) else True
-            if isinstance(item, Damage) and (item.trusted or not trusted_only) and not inconsistent:
-                for claimed in (item.claimed_first, item.claimed_last):
-                    if claimed is not None and self.confirmed_last < claimed <= entry.last:
-                        return True
+            if not isinstance(item, Damage) or (trusted_only and not item.trusted):
+                continue
+            first, last = item.claimed_first, item.claimed_last
+            if first is not None and last is not None and last < first:
+                continue
+            if any(claimed is not None and self.confirmed_last < claimed <= entry.last for claimed in (first, last)):
+                return True
         return False
 
     @staticmethod
