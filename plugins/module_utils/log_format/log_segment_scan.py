@@ -207,17 +207,15 @@ class SegmentScanner:
         ledger = self.ledger
         first: Optional[int] = header.offset
         if header.magic in (0, 1) and header.attributes & CODEC_MASK:
-            first = None
-            # Inflating a wrapper is only worth it when its first offset can matter: when something waits, or
-            # when its offsets may overlap the confirmed ones.
-            if not ledger.quiet or header.last_offset <= ledger.last:
-                inner = legacy_wrapper_offsets(self.window, header)
-                if inner is not None and header.magic == 0 and inner[1] != header.offset:
-                    # v0 inner offsets are absolute: the wrapper's own offset field was damaged.
-                    self._damage("offset_out_of_order", header.position, header.total, header, header.stored_crc,
-                                 claims=inner)
-                    return
-                first = None if inner is None else inner[0]
+            # A wrapper's first offset is inside its value: inflate it, so that whether it continues the entry
+            # before it exactly can be told (a damaged offset field shifts a v1 wrapper's offsets whole).
+            inner = legacy_wrapper_offsets(self.window, header)
+            if inner is not None and header.magic == 0 and inner[1] != header.offset:
+                # v0 inner offsets are absolute: the wrapper's own offset field was damaged.
+                self._damage("offset_out_of_order", header.position, header.total, header, header.stored_crc,
+                             claims=inner)
+                return
+            first = None if inner is None else inner[0]
         entry = Entry(self.bounds.path, header.position, header.total, first, header.last_offset, header,
                       indexed=True if header.position == self.anchor_position else None)
         ledger.valid(entry, self.bounds.lowest, self.bounds.highest)

@@ -284,7 +284,9 @@ class OffsetLedger:
             first, last = item.claimed_first, item.claimed_last
             if first is not None and last is not None and last < first:
                 continue
-            if any(claimed is not None and self.confirmed_last < claimed <= entry.last for claimed in (first, last)):
+            # A claim a checksum vouched for refutes any overlap; another only a claim below the entry's first.
+            ceiling = entry.last if item.trusted else entry.low - 1
+            if any(claimed is not None and self.confirmed_last < claimed <= ceiling for claimed in (first, last)):
                 return True
         return False
 
