@@ -388,16 +388,19 @@ class SegmentScanner:
         do bytes that look torn.
         """
         window = self.window
-        headers = list(self._plausible_headers(start))
-        fitting = [header.position + header.total for header in headers if header.position + header.total <= window.end
-                   and not self._cut_by_zeros(header.position, header)]
-        last_end = max(fitting, default=start)
-        cut_off = [header.position for header in headers if header.position >= last_end and header.position > start
-                   and (header.position + header.total > window.end or self._cut_by_zeros(header.position, header))]
-        if cut_off:
-            return min(cut_off)
-        if start < last_end < window.end and self._looks_torn(last_end, read_header(window, last_end)):
-            return last_end
+        reach = start
+        for header in sorted(self._plausible_headers(start), key=lambda found: found.position):
+            if header.position < reach:
+                # Inside an entry already passed (its contents can look like headers).
+                continue
+            end = header.position + header.total
+            cut_off = header.magic in MINIMUM_SIZE and (end > window.end or self._cut_by_zeros(header.position, header))
+            if cut_off and header.position > start:
+                return header.position
+            if end <= window.end:
+                reach = end
+        if start < reach < window.end and self._looks_torn(reach, read_header(window, reach)):
+            return reach
         return None
 
     def _cut_by_zeros(self, position: int, header: Optional[EntryHeader]) -> bool:
@@ -434,8 +437,9 @@ class SegmentScanner:
         where the next entry starts and the offsets it may carry.
         """
         window = self.window
-        limit, highest, from_index = window.end, self.bounds.highest, None
         after = self.ledger.confirmed_last
+        # Consecutive offsets never lie 2**31 apart: a bound that also makes the search faster.
+        limit, highest, from_index = window.end, min(self.bounds.highest, after + PLAUSIBLE_GAP), None
         if self.index is not None:
             for offset, position in self.index.positions_after(start - 1):
                 if position >= window.end:
