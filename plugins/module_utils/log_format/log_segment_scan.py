@@ -389,7 +389,12 @@ class SegmentScanner:
         """
         window = self.window
         reach = start
-        for header in sorted(self._plausible_headers(start), key=lambda found: found.position):
+        headers = sorted(self._plausible_headers(start), key=lambda found: found.position)
+        starts = {header.position for header in headers}
+        for header in headers:
+            if header.magic not in MINIMUM_SIZE and header.position + header.total not in starts | {window.end}:
+                # A header with a damaged magic counts only when its span ends where another entry begins.
+                continue
             if header.position < reach:
                 # Inside an entry already passed (its contents can look like headers).
                 continue
