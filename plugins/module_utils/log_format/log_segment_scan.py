@@ -33,6 +33,8 @@ LEGACY_MINIMUM_TOTAL = {magic: LOG_OVERHEAD + MINIMUM_SIZE[magic] for magic in (
 TORN_ZEROS_MINIMUM = 8
 # The largest gap between consecutive offsets taken as a sign that an entry starts (compaction leaves gaps).
 PLAUSIBLE_GAP = 1 << 31
+# Inner messages one v0 wrapper may hold, at most (a bound for telling its inner messages by their offsets).
+MAXIMUM_INNER_MESSAGES = 1 << 20
 
 
 class FramingDoubt(Exception):
@@ -459,20 +461,35 @@ class SegmentScanner:
         search_from = start
         while True:
             found = find_entry(window, search_from, limit, after, highest, inside)
-            if found is None or not self._inner_message(start, found):
+            if found is None or not (self._inner_message(start, found) or self._indexed_before(start, found)):
                 return found if found is not None else from_index
             search_from = found.position + 1
 
+    def _indexed_before(self, start: int, found: EntryHeader) -> bool:
+        """The .index lists an entry between ``start`` and ``found`` whose offset is not below ``found``'s: then
+        ``found`` lies inside that entry (an inner message), however damaged that entry's header is."""
+        if self.index is None:
+            return False
+        for offset, position in self.index.positions_after(start - 1):
+            if position >= found.position:
+                return False
+            if offset >= found.offset:
+                return True
+        return False
+
     def _inner_message(self, start: int, found: EntryHeader) -> bool:
-        """Whether ``found`` (a v0/v1 message) lies in the value of a compressed wrapper that starts after
-        ``start``: its header is sane, its span covers ``found``, and its offset is not below ``found``'s."""
-        if found.magic not in (0, 1):
+        """Whether ``found`` (a v0 message) lies in the value of a compressed v0 wrapper that starts after ``start``:
+        the wrapper's offset is its last inner message's, so it is ``found``'s or a little above, and where its key
+        and value lengths say it ends (its size field may be what was damaged) lies beyond ``found``.
+
+        v1 inner offsets are relative (0, 1, ...), so v1 inner messages are already below any offset searched for.
+        """
+        if found.magic != 0:
             return False
         for header in self._plausible_headers(start, found.position):
-            if header.magic not in (0, 1) or not header.attributes & CODEC_MASK or header.offset < found.offset \
-                    or header.attributes & (0xF8 if header.magic == 0 else 0xF0):
+            if header.magic != 0 or not header.attributes & CODEC_MASK or header.attributes & 0xF8 \
+                    or not 0 <= header.offset - found.offset < MAXIMUM_INNER_MESSAGES:
                 continue
-            # Where its key and value lengths say it ends (its size field may be what was damaged).
             for end in natural_ends(self.window, header, self.window.end):
                 if header.position < found.position < end:
                     return True
