@@ -279,7 +279,8 @@ def _lines(found: List[Any]) -> List[str]:
         if path != current:
             lines.append("Dumping %s" % path)
             current = path
-        if damage.reason in ("crc_mismatch", "offset_out_of_order") and damage.header is not None:
+        if damage.walkable:
+            # Kafka's tool reads this entry by its size field and prints it as a batch.
             lines.append(dump_log_line(damage.header, damage.computed_crc))
         else:
             lines.append(framing_damage_line(damage.position, damage.length, damage.first_offset,

@@ -85,16 +85,19 @@ def parse_header(data: bytes, position: int) -> Optional[EntryHeader]:
     if len(data) < HEADER_UP_TO_MAGIC:
         return EntryHeader(position, offset, size, None)
     magic = data[MAGIC_POSITION]
-    if magic == 2:
+    # Kafka reads the magic as a signed byte: 2 and above is a v2 batch's layout, below 2 a v0/v1 message's. A
+    # damaged magic keeps the layout Kafka's tools would read (only 0, 1 and 2 frame as entries here).
+    if 2 <= magic <= 127:
         if len(data) < V2_HEADER_SIZE:
             return EntryHeader(position, offset, size, magic)
         fields = V2_HEADER.unpack_from(data)
         return EntryHeader(position, offset, size, magic, stored_crc=fields[4], attributes=fields[5] & 0xFFFF,
-                           last_offset_delta=fields[6], max_timestamp=fields[8], v2_fields=fields)
-    if magic in (0, 1) and len(data) >= LEGACY_HEADER.size:
+                           last_offset_delta=fields[6] if magic == 2 else 0, max_timestamp=fields[8],
+                           v2_fields=fields)
+    if len(data) >= LEGACY_HEADER.size:
         stored_crc, attributes = LEGACY_HEADER.unpack_from(data)[2], data[17]
         timestamp = -1
-        if magic == 1 and len(data) >= 26:
+        if magic != 0 and len(data) >= 26:
             timestamp = V1_TIMESTAMP.unpack_from(data, 18)[0]
         return EntryHeader(position, offset, size, magic, stored_crc=stored_crc, attributes=attributes,
                            max_timestamp=timestamp)
@@ -243,29 +246,32 @@ def dump_log_line(header: EntryHeader, computed: Optional[int]) -> str:
     """The line Kafka's DumpLogSegments prints for this entry (batch level, no deep iteration)."""
     valid = "true" if computed is not None and computed == header.stored_crc else "false"
     stored = "" if header.stored_crc is None else header.stored_crc
-    if header.magic == 2 and header.v2_fields is not None:
+    signed_magic = header.magic - 256 if header.magic is not None and header.magic > 127 else header.magic
+    if header.v2_fields is not None:
         fields = header.v2_fields
+        last_offset = header.offset + fields[6]
         base_sequence, record_count = fields[11], fields[12]
+        delta = fields[6]
         if base_sequence == -1:
             last_sequence = -1
-        elif base_sequence > INT32_MAX - header.last_offset_delta:
-            last_sequence = header.last_offset_delta - (INT32_MAX - base_sequence) - 1
+        elif base_sequence > INT32_MAX - delta:
+            last_sequence = delta - (INT32_MAX - base_sequence) - 1
         else:
-            last_sequence = base_sequence + header.last_offset_delta
+            last_sequence = base_sequence + delta
         horizon = ("OptionalLong[%d]" % fields[7]) if header.attributes & DELETE_HORIZON_BIT else "OptionalLong.empty"
         prefix = ("baseOffset: %d lastOffset: %d count: %d baseSequence: %d lastSequence: %d producerId: %d "
                   "producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %s isControl: %s deleteHorizonMs: %s"
-                  % (header.offset, header.last_offset, record_count, base_sequence, last_sequence, fields[9],
+                  % (header.offset, last_offset, record_count, base_sequence, last_sequence, fields[9],
                      fields[10], fields[2], str(bool(header.attributes & TRANSACTIONAL_BIT)).lower(),
                      str(bool(header.attributes & CONTROL_BIT)).lower(), horizon))
     else:
         prefix = "offset: %d" % header.offset
-    if header.magic == 0:
+    if signed_magic == 0:
         timestamp_type = "NoTimestampType"
     else:
         timestamp_type = "LogAppendTime" if header.attributes & TIMESTAMP_TYPE_BIT else "CreateTime"
     return ("%s position: %d %s: %d size: %d magic: %s compresscodec: %s crc: %s isvalid: %s"
-            % (prefix, header.position, timestamp_type, header.max_timestamp, header.total, header.magic,
+            % (prefix, header.position, timestamp_type, header.max_timestamp, header.total, signed_magic,
                header.codec, stored, valid))
 
 

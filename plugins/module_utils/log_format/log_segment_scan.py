@@ -245,7 +245,9 @@ class SegmentScanner:
                                   magic=None if header is None else header.magic,
                                   claimed_first=claimed_first, claimed_last=claimed_last,
                                   stored_crc=None if header is None else header.stored_crc, computed_crc=computed,
-                                  header=header, trusted=trusted or claims is not None))
+                                  header=header, trusted=trusted or claims is not None,
+                                  walkable=header is not None and header.stored_crc is not None
+                                  and header.size >= MINIMUM_SIZE[0] and position + header.total <= self.window.end))
 
     def _examine(self, position: int) -> int:
         """One entry the hot path did not take; returns where the next entry starts."""
@@ -280,8 +282,10 @@ class SegmentScanner:
             # The checksum matches over a shorter or longer span: only the size field was hit.
             self._damage("bad_framing", position, real_end - position, header, header.stored_crc, trusted=True)
             return real_end
-        if following in natural_ends(window, header, window.end) or self._frames_at(following):
-            # The entry's own contents end where its size says, or what follows frames.
+        if following in natural_ends(window, header, window.end) or self._frames_at(following) \
+                or self._resync(position + 1, header, limit=following) is None:
+            # The entry's own contents end where its size says, what follows frames, or at least no valid entry
+            # starts inside the span its size gives: its size is taken, as Kafka's tools take it.
             self._damage("crc_mismatch", position, header.total, header, computed)
             return following
         return self._broken(position, header)
@@ -437,7 +441,8 @@ class SegmentScanner:
     def _all_zero(self, position: int) -> bool:
         return self._zeros_from() <= position
 
-    def _resync(self, start: int, broken: Optional[EntryHeader] = None) -> Optional[EntryHeader]:
+    def _resync(self, start: int, broken: Optional[EntryHeader] = None,
+                limit: Optional[int] = None) -> Optional[EntryHeader]:
         """The first entry at or after ``start`` that frames and validates, its offset above every readable one.
 
         The .index narrows the search: the first of its positions past ``start`` that validates bounds both
@@ -446,10 +451,10 @@ class SegmentScanner:
         window = self.window
         after = self.ledger.confirmed_last
         # Consecutive offsets never lie 2**31 apart: a bound that also makes the search faster.
-        limit, highest, from_index = window.end, min(self.bounds.highest, after + PLAUSIBLE_GAP), None
+        limit, highest, from_index = limit or window.end, min(self.bounds.highest, after + PLAUSIBLE_GAP), None
         if self.index is not None:
             for offset, position in self.index.positions_after(start - 1):
-                if position >= window.end:
+                if position >= limit:
                     break
                 header = read_header(window, position)
                 if validates(window, header, after) and header is not None and header.last_offset == offset:

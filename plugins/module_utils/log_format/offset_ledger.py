@@ -57,6 +57,8 @@ class Damage:
     known_span: Optional[int] = None
     # The claims come from contents a checksum vouched for (only the size or magic was hit, or inner offsets).
     trusted: bool = False
+    # Kafka's DumpLogSegments would read this entry by its size field (at least 14, inside the file) and print it.
+    walkable: bool = False
     first_offset: Optional[int] = None
     last_offset: Optional[int] = None
     next_valid_offset: Optional[int] = None
