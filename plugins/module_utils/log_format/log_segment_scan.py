@@ -354,8 +354,7 @@ class SegmentScanner:
         if following == self.window.end:
             return True
         second = read_header(self.window, following)
-        return second is not None and second.framed and second.offset > header.offset \
-            and following + second.total <= self.window.end
+        return second is not None and second.framed and following + second.total <= self.window.end
 
     def _looks_torn(self, position: int, header: Optional[EntryHeader]) -> bool:
         """Bytes at the end of the newest segment that nothing after validates: a write cut off by a crash?

@@ -252,7 +252,11 @@ class OffsetLedger:
         weights = []
         for entry in entries:
             evidence = False if id(entry) in refuted else (self.witness(entry) if not rising else None)
-            weights.append(0 if evidence is False else (1000 if evidence or entry is vouched else 1))
+            weight = 0 if evidence is False else (1000 if evidence or entry is vouched else 1)
+            if weight == 1 and self._claims_below(entry, trusted_only=False, overlap=True):
+                # A damaged header after it claims an offset it covers: weak evidence, enough to break a tie.
+                weight = 0.5
+            weights.append(weight)
         # best[i]: (weight, -gaps, chain) of the best rising chain ending with entries[i]. Equal weights prefer
         # the chain with the smaller gaps between offsets: a raised offset leaves a gap, dense logs leave none.
         best: List[Optional[tuple]] = []
@@ -276,7 +280,7 @@ class OffsetLedger:
             chosen = max(finals, key=lambda candidate: candidate[:2])[2] if finals else []
         return [entries[number] for number in chosen]
 
-    def _claims_below(self, entry: Entry, trusted_only: bool) -> bool:
+    def _claims_below(self, entry: Entry, trusted_only: bool, overlap: bool = False) -> bool:
         """A damage after ``entry`` whose header claims an offset above the confirmed ones that ``entry`` covers
         or passes. Only claims a checksum vouched for count against an entry that has a follower."""
         after = self.window[self.window.index(entry) + 1:]
@@ -287,7 +291,7 @@ class OffsetLedger:
             if first is not None and last is not None and last < first:
                 continue
             # A claim a checksum vouched for refutes any overlap; another only a claim below the entry's first.
-            ceiling = entry.last if item.trusted else entry.low - 1
+            ceiling = entry.last if item.trusted or overlap else entry.low - 1
             if any(claimed is not None and self.confirmed_last < claimed <= ceiling for claimed in (first, last)):
                 return True
         return False
