@@ -242,6 +242,11 @@ def first_offset_of(window: ReadWindow, header: EntryHeader) -> Optional[int]:
     return header.offset
 
 
+def _int32(value: int) -> int:
+    """``value`` wrapped to a signed 32-bit integer, as Java's int arithmetic leaves it."""
+    return (value + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
 def dump_log_line(header: EntryHeader, computed: Optional[int]) -> str:
     """The line Kafka's DumpLogSegments prints for this entry (batch level, no deep iteration)."""
     valid = "true" if computed is not None and computed == header.stored_crc else "false"
@@ -252,12 +257,13 @@ def dump_log_line(header: EntryHeader, computed: Optional[int]) -> str:
         last_offset = header.offset + fields[6]
         base_sequence, record_count = fields[11], fields[12]
         delta = fields[6]
+        # Kafka's DefaultRecordBatch.incrementSequence, in Java's wrapping int arithmetic.
         if base_sequence == -1:
             last_sequence = -1
-        elif base_sequence > INT32_MAX - delta:
-            last_sequence = delta - (INT32_MAX - base_sequence) - 1
+        elif base_sequence > _int32(INT32_MAX - delta):
+            last_sequence = _int32(_int32(delta - _int32(INT32_MAX - base_sequence)) - 1)
         else:
-            last_sequence = base_sequence + delta
+            last_sequence = _int32(base_sequence + delta)
         horizon = ("OptionalLong[%d]" % fields[7]) if header.attributes & DELETE_HORIZON_BIT else "OptionalLong.empty"
         prefix = ("baseOffset: %d lastOffset: %d count: %d baseSequence: %d lastSequence: %d producerId: %d "
                   "producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %s isControl: %s deleteHorizonMs: %s"

@@ -354,7 +354,11 @@ class SegmentScanner:
         if following == self.window.end:
             return True
         second = read_header(self.window, following)
-        return second is not None and second.framed and following + second.total <= self.window.end
+        if second is None or second.size < MINIMUM_SIZE[0]:
+            return False
+        # A second entry that frames, or one (whatever its magic) that ends exactly where the segment does.
+        end = following + second.total
+        return end == self.window.end or (second.framed and end <= self.window.end)
 
     def _looks_torn(self, position: int, header: Optional[EntryHeader]) -> bool:
         """Bytes at the end of the newest segment that nothing after validates: a write cut off by a crash?
