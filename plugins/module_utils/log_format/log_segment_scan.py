@@ -341,7 +341,9 @@ class SegmentScanner:
             return True
         header = read_header(window, position)
         if header is not None and header.framed and position + header.total <= window.end:
-            if validates(window, header, -1) or self._plausible_after(header):
+            if validates(window, header, -1) or self._plausible_after(header) \
+                    or position + header.total in natural_ends(window, header, window.end):
+                # It validates, another entry follows it, or its contents end where its size says.
                 return True
         if header is not None and header.magic in MINIMUM_SIZE and checked_end(window, header, window.end) is not None:
             # An entry whose size alone was hit: it starts here all the same.
