@@ -402,19 +402,22 @@ class SegmentScanner:
         reach = start
         headers = sorted(self._plausible_headers(start), key=lambda found: found.position)
         starts = {header.position for header in headers}
+        # A header with a damaged magic counts only when its span ends where another entry begins.
+        headers = [header for header in headers
+                   if header.magic in MINIMUM_SIZE or header.position + header.total in starts | {window.end}]
+        cut_offs = {header.position for header in headers if header.magic in MINIMUM_SIZE and (
+            header.position + header.total > window.end or self._cut_by_zeros(header.position, header))}
+        # A cut-off header followed by an entry that fits is not where the writes stopped.
+        last_fitting = max([header.position for header in headers if header.position not in cut_offs], default=-1)
         for header in headers:
-            if header.magic not in MINIMUM_SIZE and header.position + header.total not in starts | {window.end}:
-                # A header with a damaged magic counts only when its span ends where another entry begins.
-                continue
             if header.position < reach:
                 # Inside an entry already passed (its contents can look like headers).
                 continue
-            end = header.position + header.total
-            cut_off = header.magic in MINIMUM_SIZE and (end > window.end or self._cut_by_zeros(header.position, header))
-            if cut_off and header.position > start:
-                return header.position
-            if end <= window.end:
-                reach = end
+            if header.position in cut_offs:
+                if start < header.position and header.position > last_fitting:
+                    return header.position
+                continue
+            reach = header.position + header.total
         if start < reach < window.end and self._looks_torn(reach, read_header(window, reach)):
             return reach
         return None
@@ -427,7 +430,11 @@ class SegmentScanner:
         if header is None or header.magic is None or zeros < position + LOG_OVERHEAD:
             return True
         declared_end = position + header.total
-        return zeros <= declared_end - TORN_ZEROS_MINIMUM and declared_end != self.window.end
+        if zeros > declared_end - TORN_ZEROS_MINIMUM or declared_end == self.window.end:
+            return False
+        # A size field damaged so far that it reaches the zeros says nothing when the contents end earlier and
+        # validate: the entry was written whole.
+        return header.magic not in MINIMUM_SIZE or checked_end(self.window, header, zeros) is None
 
     def _zeros_from(self) -> int:
         """Where the run of zero bytes that ends the readable range begins (the end itself when there is none)."""
