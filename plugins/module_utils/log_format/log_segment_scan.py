@@ -270,6 +270,11 @@ class SegmentScanner:
                 return following
             return self._broken(position, header)
         if not sized or header.size < MINIMUM_SIZE[header.magic]:
+            real_end = checked_end(window, header, window.end)
+            if real_end is None and sized and self._frames_at(following):
+                # Too small for its magic, yet what follows frames: the magic is what was hit.
+                self._damage("invalid_magic", position, header.total, header)
+                return following
             return self._size_damaged(position, header)
         computed = computed_crc(window, header)
         if computed == header.stored_crc:
