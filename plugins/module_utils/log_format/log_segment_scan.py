@@ -265,13 +265,13 @@ class SegmentScanner:
                 self._damage("invalid_magic", position, header.total, header, trusted=True,
                              claims=(as_v2.offset, as_v2.last_offset))
                 return following
-            if sized and self._frames_at(following):
+            if sized and self._size_holds(position, header, following):
                 self._damage("invalid_magic", position, header.total, header)
                 return following
             return self._broken(position, header)
         if not sized or header.size < MINIMUM_SIZE[header.magic]:
             real_end = checked_end(window, header, window.end)
-            if real_end is None and sized and self._frames_at(following):
+            if real_end is None and sized and self._size_holds(position, header, following):
                 # Too small for its magic, yet what follows frames: the magic is what was hit.
                 self._damage("invalid_magic", position, header.total, header)
                 return following
@@ -287,13 +287,15 @@ class SegmentScanner:
             # The checksum matches over a shorter or longer span: only the size field was hit.
             self._damage("bad_framing", position, real_end - position, header, header.stored_crc, trusted=True)
             return real_end
-        if following in natural_ends(window, header, window.end) or self._frames_at(following) \
-                or self._resync(position + 1, header, limit=following) is None:
-            # The entry's own contents end where its size says, what follows frames, or at least no valid entry
-            # starts inside the span its size gives: its size is taken, as Kafka's tools take it.
+        if following in natural_ends(window, header, window.end) or self._size_holds(position, header, following):
             self._damage("crc_mismatch", position, header.total, header, computed)
             return following
         return self._broken(position, header)
+
+    def _size_holds(self, position: int, header: EntryHeader, following: int) -> bool:
+        """What follows the span the size field gives frames, or at least no valid entry starts inside that span:
+        the size is taken, as Kafka's tools take it."""
+        return self._frames_at(following) or self._resync(position + 1, header, limit=following) is None
 
     def _as_v2(self, position: int) -> Optional[EntryHeader]:
         """The header at ``position`` read as a v2 batch, whatever its magic byte says."""

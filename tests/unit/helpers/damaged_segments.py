@@ -70,8 +70,9 @@ class Entry:
     raised_offset: bool = False
     # Only the stored offset changed, to a value the format cannot contradict from here (see ``_offset_limit``).
     limit: Optional[str] = None
-    # Both its offset and its size field changed: nothing on disk says where it ends any more.
-    header_destroyed: bool = False
+    # Its size field changed and other bytes with it (one damage over several fields): nothing on disk says where
+    # it ends any more (with the size alone changed, its contents still do).
+    extent_lost: bool = False
 
     @property
     def end(self) -> int:
@@ -397,7 +398,8 @@ def _judge(case: Case) -> None:
             entry.damage.append("cut off or lost with the end of its segment")
         if changed:
             entry.damaged = True
-            entry.header_destroyed = any(number < 8 for number in changed) and any(8 <= number < 12 for number in changed)
+            entry.extent_lost = any(8 <= number < 12 for number in changed) and any(
+                not 8 <= number < 12 for number in changed)
             if max(changed) < 8:
                 entry.raised_offset = struct.unpack_from(">q", now)[0] > struct.unpack_from(">q", entry.original)[0]
                 entry.limit = _offset_limit(case, entry, now)

@@ -425,28 +425,28 @@ def check_case(case: Case, directory: str, python_crc32c_result: Optional[Dict[s
                           _digest(comparable(full)), _digest(comparable(python_crc32c_result)))
     if from_start is not None:
         check_start_offset(case, full, from_start, findings)
-    _header_destroyed_limit(case, findings)
+    _extent_lost_limit(case, findings)
     return findings
 
 
-# What an entry whose offset and size were both destroyed can make the scanner get wrong (docs/scanner.md, "What
-# the scanner cannot know"): where that entry ends. An inner message stored as-is at the end of its value may be
+# What an entry whose size field was damaged together with other bytes can make the scanner get wrong
+# (docs/scanner.md, "What the scanner cannot know"): where that entry ends. An inner message stored as-is at the end of its value may be
 # taken for the next entry, and a torn write right after it may be placed inside it.
 EXTENT_KINDS = ("went_on_inside_an_entry", "record_starts_inside_an_entry", "torn_tail_position_wrong",
                 "torn_tail_unexpected", "damaged_partly_reported", "damaged_not_reported(called_torn_tail)",
                 "next_valid_offset(", "partition_next_valid_offset_in_damage")
 
 
-def _header_destroyed_limit(case: Case, findings: Findings) -> None:
+def _extent_lost_limit(case: Case, findings: Findings) -> None:
     """In a case with such an entry, disagreements about where entries end are that limit, not disagreements."""
-    if not any(entry.header_destroyed for entry in case.entries):
+    if not any(entry.extent_lost for entry in case.entries):
         return
     kept = []
     for line in findings.disagreements:
         kind = kind_of(line)
         bare = kind.split(":", 1)[-1]
         if bare.startswith(EXTENT_KINDS) and ("_in_damage" in bare or "next_valid_offset" not in bare):
-            findings.limits.append("%s entry_header_destroyed: %s" % (case.case_id, line.split(" ", 1)[1]))
+            findings.limits.append("%s entry_extent_lost: %s" % (case.case_id, line.split(" ", 1)[1]))
         else:
             kept.append(line)
     findings.disagreements = kept
