@@ -18,7 +18,7 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.l
     FramingDoubt, SegmentBounds, SegmentScanner)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_index import OffsetIndex
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.offset_ledger import (
-    NO_LIMIT, OffsetLedger)
+    NO_LIMIT, OffsetLedger, no_index)
 
 SEGMENT_NAME = re.compile(r"^(\d{20})\.log$")
 # Kafka renames directories it is deleting or moving (``-delete``, ``-future``, ``-stray``): those never match.
@@ -217,7 +217,7 @@ def _scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: b
                 scanner = SegmentScanner(handle, size, bounds, ledger, index, position, start_offset, trust_below,
                                          stop_at_first, stop_at_start, anchor_position=anchor).run()
             finally:
-                ledger.ask_index = None
+                ledger.ask_index = no_index
                 if index is not None:
                     index.close()
         report.segments += 1

@@ -127,6 +127,11 @@ def _place_known_spans(group: List[Damage], starts: List[int], highest: Optional
         end = starts[number] - 1
 
 
+def no_index(entry: Entry) -> Optional[bool]:
+    """What a segment without a readable .index says about an entry: nothing beyond what is already known."""
+    return entry.indexed
+
+
 class OffsetLedger:
     """Entries and damages of one partition, fed in log order; ``damages`` holds every damage found.
 
@@ -148,7 +153,7 @@ class OffsetLedger:
         self.window: List[object] = []
         self.damages: List[Damage] = []
         # Called with (entry) to ask the segment's .index, lazily: only when entries disagree.
-        self.ask_index: Optional[Callable[[Entry], Optional[bool]]] = None
+        self.ask_index: Callable[[Entry], Optional[bool]] = no_index
         # Damages that have their next valid entry (confirmed): what ``mode: first`` waits for.
         self.resolved: List[Damage] = []
 
@@ -188,9 +193,8 @@ class OffsetLedger:
 
     def witness(self, entry: Entry) -> Optional[bool]:
         """What the .index says about ``entry``, asked once."""
-        ask = self.ask_index
-        if entry.indexed is None and ask is not None:
-            entry.indexed = ask(entry)
+        if entry.indexed is None:
+            entry.indexed = self.ask_index(entry)
         return entry.indexed
 
     def _settle(self, ending: Optional[Entry], keep_last: bool = False, vouched: Optional[object] = None) -> None:
