@@ -296,7 +296,8 @@ class OffsetLedger:
                 continue
             # A claim a checksum vouched for refutes any overlap; another only a claim below the entry's first.
             ceiling = entry.last if item.trusted or overlap else entry.low - 1
-            if any(claimed is not None and self.confirmed_last < claimed <= ceiling for claimed in (first, last)):
+            # Zero is what a zeroed header claims: no evidence.
+            if any(claimed and self.confirmed_last < claimed <= ceiling for claimed in (first, last)):
                 return True
         return False
 
