@@ -438,14 +438,16 @@ EXTENT_KINDS = ("went_on_inside_an_entry", "record_starts_inside_an_entry", "tor
 
 
 def _extent_lost_limit(case: Case, findings: Findings) -> None:
-    """In a case with such an entry, disagreements about where entries end are that limit, not disagreements."""
+    """In a case with such an entry, disagreements about where entries end, and what follows from going on inside
+    one, are that limit, not disagreements."""
     if not any(entry.extent_lost for entry in case.entries):
         return
     kept = []
     for line in findings.disagreements:
         kind = kind_of(line)
         bare = kind.split(":", 1)[-1]
-        if bare.startswith(EXTENT_KINDS) and ("_in_damage" in bare or "next_valid_offset" not in bare):
+        consequence = "[after_going_on_inside_an_entry]" in bare
+        if consequence or (bare.startswith(EXTENT_KINDS) and ("_in_damage" in bare or "next_valid_offset" not in bare)):
             findings.limits.append("%s entry_extent_lost: %s" % (case.case_id, line.split(" ", 1)[1]))
         else:
             kept.append(line)
