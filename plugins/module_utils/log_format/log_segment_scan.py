@@ -97,28 +97,37 @@ class SegmentScanner:
         unpack, checksum, legacy_checksum = V2_HEADER.unpack_from, crc32c, zlib.crc32
         highest, trust_below = bounds.highest, self.trust_below
         start_offset, stop_at_start = self.start_offset, self.stop_at_start
+        header_size, overhead, v2_crc_start = V2_HEADER_SIZE, LOG_OVERHEAD, V2_CRC_START
         position = self.start_position
-        # The entry held until the next one confirms its offsets, kept in locals while nothing is pending.
+        # The last confirmed entry, kept in locals (``held``) while nothing waits in the ledger; the hot path
+        # takes only entries that continue it exactly. ``expected`` is the offset the next entry must start at.
         held = self._held_from_ledger()
-        while position < window.end:
-            if held is None or not ledger.quiet:
+        expected = -1 if held is None else held[1] + 1
+        loaded_start, loaded_stop, end = window.start, window.stop, window.end
+        while position < end:
+            if held is None:
                 position, held = self._slow(position, held)
                 if self.stopped:
                     break
+                expected = -1 if held is None else held[1] + 1
+                loaded_start, loaded_stop, end = window.start, window.stop, window.end
                 continue
-            if position < window.start or position + V2_HEADER_SIZE > window.stop:
-                if window.end - position < V2_HEADER_SIZE:
+            if position < loaded_start or position + header_size > loaded_stop:
+                if end - position < header_size:
                     position, held = self._slow(position, held)
                     if self.stopped:
                         break
+                    expected = -1 if held is None else held[1] + 1
+                    loaded_start, loaded_stop, end = window.start, window.stop, window.end
                     continue
                 window.load(position)
-            relative = position - window.start
+                loaded_start, loaded_stop, end = window.start, window.stop, window.end
+            relative = position - loaded_start
             fields = unpack(buffer, relative)
-            total, magic, first = fields[1] + LOG_OVERHEAD, fields[3], fields[0]
+            total, magic, first = fields[1] + overhead, fields[3], fields[0]
             if magic == 2:
-                last, crc_start, stored, function = first + fields[6], V2_CRC_START, fields[4], checksum
-                well_formed = total >= V2_HEADER_SIZE
+                last, crc_start, stored, function = first + fields[6], v2_crc_start, fields[4], checksum
+                well_formed = total >= header_size
             else:
                 # v0/v1 share the v2 header's first fields: bytes 12-15 are the message CRC, 17 the attributes.
                 # Compressed wrappers go the slow way: their first offset is inside the compressed value.
@@ -126,29 +135,35 @@ class SegmentScanner:
                 well_formed = magic in LEGACY_MINIMUM_TOTAL and total >= LEGACY_MINIMUM_TOTAL[magic] \
                     and not buffer[relative + 17] & CODEC_MASK
             # Only an entry that continues the confirmed one exactly is confirmed on the way.
-            if not well_formed or position + total > window.end or first != held[1] + 1 or last > highest \
-                    or last < first:
+            if first != expected or not well_formed or position + total > end or last > highest or last < first:
                 position, held = self._slow(position, held)
                 if self.stopped:
                     break
+                expected = -1 if held is None else held[1] + 1
+                loaded_start, loaded_stop, end = window.start, window.stop, window.end
                 continue
             if last >= trust_below:
-                if position + total <= window.stop:
+                if position + total <= loaded_stop:
                     computed = function(view[relative + crc_start:relative + total])
                 elif total <= capacity:
                     window.load(position)
+                    loaded_start, loaded_stop, end = window.start, window.stop, window.end
                     computed = function(view[crc_start:total])
                 else:
                     computed = window.checksum(function, position + crc_start, position + total)
+                    loaded_start, loaded_stop, end = window.start, window.stop, window.end
                 if computed != stored:
                     position, held = self._slow(position, held)
                     if self.stopped:
                         break
+                    expected = -1 if held is None else held[1] + 1
+                    loaded_start, loaded_stop, end = window.start, window.stop, window.end
                     continue
                 if trust_below >= 0:
                     # A checksum matched at the start offset: the framing we trusted was right.
                     trust_below = self.trust_below = -1
             held = (first, last, position, total)
+            expected = last + 1
             position += total
             if stop_at_start and last >= start_offset:
                 self.stopped = True
