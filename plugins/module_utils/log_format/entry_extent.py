@@ -30,21 +30,24 @@ XERIAL_HEADER_SIZE = 16
 MAXIMUM_RECORDS = 1 << 20
 
 
+def _length_field(window: ReadWindow, position: int) -> Optional[int]:
+    """A v0/v1 key or value length (-1 for null); None when it is cut off or implausible."""
+    raw = window.bytes_at(position, 4)
+    if len(raw) < 4:
+        return None
+    length = INT32.unpack(raw)[0]
+    return None if length < -1 else length
+
+
 def _legacy_end(window: ReadWindow, header: EntryHeader, limit: int) -> Iterator[int]:
     """offset, size, crc, magic, attributes, [timestamp], key length + key, value length + value."""
     key_length_at = header.position + LOG_OVERHEAD + 6 + (8 if header.magic == 1 else 0)
-    raw = window.bytes_at(key_length_at, 4)
-    if len(raw) < 4:
-        return
-    key_length = INT32.unpack(raw)[0]
-    if key_length < -1:
+    key_length = _length_field(window, key_length_at)
+    if key_length is None:
         return
     value_length_at = key_length_at + 4 + max(key_length, 0)
-    raw = window.bytes_at(value_length_at, 4)
-    if len(raw) < 4:
-        return
-    value_length = INT32.unpack(raw)[0]
-    if value_length < -1:
+    value_length = _length_field(window, value_length_at)
+    if value_length is None:
         return
     end = value_length_at + 4 + max(value_length, 0)
     if end <= limit:

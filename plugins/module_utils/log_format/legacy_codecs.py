@@ -98,6 +98,20 @@ def snappy_pieces(data: bytes) -> Iterator[bytes]:
         index += size
 
 
+def _lz4_length(data: bytes, index: int, length: int) -> tuple:
+    """A literal or match length: 15 in the token means more bytes follow, each added, until one below 255."""
+    if length != 15:
+        return length, index
+    while True:
+        if index >= len(data):
+            raise CodecError("lz4 length runs past the block")
+        extra = data[index]
+        index += 1
+        length += extra
+        if extra != 255:
+            return length, index
+
+
 def lz4_block(data: bytes, history: bytes = b"") -> bytes:
     """One LZ4 block; ``history`` is the output of earlier linked blocks (at most 64 KiB of it is reachable)."""
     out = bytearray(history)
@@ -106,16 +120,7 @@ def lz4_block(data: bytes, history: bytes = b"") -> bytes:
     while index < len(data):
         token = data[index]
         index += 1
-        literals = token >> 4
-        if literals == 15:
-            while True:
-                if index >= len(data):
-                    raise CodecError("lz4 literal length runs past the block")
-                extra = data[index]
-                index += 1
-                literals += extra
-                if extra != 255:
-                    break
+        literals, index = _lz4_length(data, index, token >> 4)
         if index + literals > len(data):
             raise CodecError("lz4 literals run past the block")
         out += data[index:index + literals]
@@ -126,16 +131,7 @@ def lz4_block(data: bytes, history: bytes = b"") -> bytes:
             raise CodecError("lz4 match offset runs past the block")
         distance = data[index] | data[index + 1] << 8
         index += 2
-        length = token & 15
-        if length == 15:
-            while True:
-                if index >= len(data):
-                    raise CodecError("lz4 match length runs past the block")
-                extra = data[index]
-                index += 1
-                length += extra
-                if extra != 255:
-                    break
+        length, index = _lz4_length(data, index, token & 15)
         _copy(out, distance, length + 4)
     return bytes(out[start:])
 

@@ -93,7 +93,7 @@ class SegmentScanner:
 
     def run(self) -> "SegmentScanner":
         window, ledger, bounds = self.window, self.ledger, self.bounds
-        buffer, view, capacity = window.buffer, window.view, window.capacity
+        buffer, view = window.buffer, window.view
         unpack, checksum, legacy_checksum = V2_HEADER.unpack_from, crc32c, zlib.crc32
         highest, trust_below = bounds.highest, self.trust_below
         start_offset, stop_at_start = self.start_offset, self.stop_at_start
@@ -104,21 +104,19 @@ class SegmentScanner:
         held = self._held_from_ledger()
         expected = -1 if held is None else held[1] + 1
         loaded_start, loaded_stop, end = window.start, window.stop, window.end
+        slow = held is None
         while position < end:
-            if held is None:
+            if slow:
                 position, held = self._slow(position, held)
                 if self.stopped:
                     break
                 expected = -1 if held is None else held[1] + 1
                 loaded_start, loaded_stop, end = window.start, window.stop, window.end
+                slow = held is None
                 continue
             if position < loaded_start or position + header_size > loaded_stop:
                 if end - position < header_size:
-                    position, held = self._slow(position, held)
-                    if self.stopped:
-                        break
-                    expected = -1 if held is None else held[1] + 1
-                    loaded_start, loaded_stop, end = window.start, window.stop, window.end
+                    slow = True
                     continue
                 window.load(position)
                 loaded_start, loaded_stop, end = window.start, window.stop, window.end
@@ -136,28 +134,16 @@ class SegmentScanner:
                     and not buffer[relative + 17] & CODEC_MASK
             # Only an entry that continues the confirmed one exactly is confirmed on the way.
             if first != expected or not well_formed or position + total > end or last > highest or last < first:
-                position, held = self._slow(position, held)
-                if self.stopped:
-                    break
-                expected = -1 if held is None else held[1] + 1
-                loaded_start, loaded_stop, end = window.start, window.stop, window.end
+                slow = True
                 continue
             if last >= trust_below:
                 if position + total <= loaded_stop:
                     computed = function(view[relative + crc_start:relative + total])
-                elif total <= capacity:
-                    window.load(position)
-                    loaded_start, loaded_stop, end = window.start, window.stop, window.end
-                    computed = function(view[crc_start:total])
                 else:
                     computed = window.checksum(function, position + crc_start, position + total)
                     loaded_start, loaded_stop, end = window.start, window.stop, window.end
                 if computed != stored:
-                    position, held = self._slow(position, held)
-                    if self.stopped:
-                        break
-                    expected = -1 if held is None else held[1] + 1
-                    loaded_start, loaded_stop, end = window.start, window.stop, window.end
+                    slow = True
                     continue
                 if trust_below >= 0:
                     # A checksum matched at the start offset: the framing we trusted was right.

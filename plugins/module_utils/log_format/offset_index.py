@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Tuple
 
 INDEX_ENTRY = struct.Struct(">ii")
 
@@ -45,26 +45,23 @@ class OffsetIndex:
         relative, position = self._raw(slot)
         return self.base_offset + relative, position
 
+    def _first_where(self, above: Callable[[Tuple[int, int]], bool]) -> int:
+        """The first slot whose entry is ``above`` (entries rise in offset and position), by binary search."""
+        low, high = 0, self.entries
+        while low < high:
+            middle = (low + high) // 2
+            if above(self.entry(middle)):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
     def floor(self, offset: int) -> int:
         """Slot of the last entry whose offset is at or below ``offset``; -1 when there is none."""
-        low, high = 0, self.entries
-        while low < high:
-            middle = (low + high) // 2
-            if self.entry(middle)[0] <= offset:
-                low = middle + 1
-            else:
-                high = middle
-        return low - 1
+        return self._first_where(lambda entry: entry[0] > offset) - 1
 
     def _first_after(self, position: int) -> int:
-        low, high = 0, self.entries
-        while low < high:
-            middle = (low + high) // 2
-            if self.entry(middle)[1] <= position:
-                low = middle + 1
-            else:
-                high = middle
-        return low
+        return self._first_where(lambda entry: entry[1] > position)
 
     def positions_after(self, position: int) -> Iterator[Tuple[int, int]]:
         """Entries whose position is beyond ``position``, in order."""
