@@ -97,16 +97,30 @@ def delete_group(group: str) -> None:
             client.delete(f"/consumers/{group}", recursive=True)
 
 
-def end_offsets(topic: str) -> dict[int, int]:
-    from kafka import KafkaConsumer, TopicPartition
+END_OFFSET_ATTEMPTS = 4
+END_OFFSET_ATTEMPT_MS = 15000
 
-    consumer = KafkaConsumer(bootstrap_servers=layout.BOOTSTRAP.split(","), enable_auto_commit=False)
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        found = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return {tp.partition: offset for tp, offset in found.items()}
-    finally:
-        consumer.close()
+
+def end_offsets(topic: str) -> dict[int, int]:
+    """Each partition's log end offset. Right after the lab restarts its brokers a client can stay stuck on the
+    metadata it first fetched while the others still elect leaders, so each attempt uses a fresh consumer."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaTimeoutError
+
+    attempt = 1
+    while True:
+        consumer = KafkaConsumer(bootstrap_servers=layout.BOOTSTRAP.split(","), enable_auto_commit=False)
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            found = consumer.end_offsets([TopicPartition(topic, p) for p in partitions],
+                                         timeout_ms=END_OFFSET_ATTEMPT_MS)
+            return {tp.partition: offset for tp, offset in found.items()}
+        except KafkaTimeoutError:
+            if attempt >= END_OFFSET_ATTEMPTS:
+                raise
+        finally:
+            consumer.close()
+        attempt += 1
 
 
 def produce(topic: str, count: int, partitions: int = 3, records_per_batch: int = 1,
