@@ -73,9 +73,9 @@ options:
     description:
       - V(first) stops in each partition at the first damage (once the next readable offset is known).
       - V(all) scans every segment to its end.
-      - V(at_start) reads only the entry holding the start offset, the one a consumer at that offset fetches
-        next (and the entry after it, which confirms its offsets), and follows damage found there to the next
-        readable offset. It is the cheap way to tell whether
+      - V(at_start) reads only up to the entry holding the start offset, the one a consumer at that offset
+        fetches next (one entry further when nothing before it confirms its offsets), and follows damage found
+        there to the next readable offset. It is the cheap way to tell whether
         a consumer is held by damage where it sits, even on a partition with a large lag.
     type: str
     choices: [first, all, at_start]
