@@ -35,13 +35,19 @@ def make_stuck_group(name: str, count: int = 150, offset: int = 20) -> dict:
     every replica, and consumer group `name` stuck on it; returns what lab.corrupt broke."""
     api.produce(name, count, partitions=3)
     broken = api.corrupt(name, 1, offset, "all")
+    ends = api.end_offsets(name)
     api.consumer_start(name, name)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if any(p["stuck"] for p in api.consumer_status(name)["partitions"]):
+        # Stuck on the damage, and done with every other partition: nothing it commits later changes a test's
+        # "offsets before".
+        partitions = api.consumer_status(name)["partitions"]
+        stuck = [p for p in partitions if p["stuck"]]
+        done = [p for p in partitions if not p["stuck"] and p["committed_offset"] >= ends.get(p["partition"], 0)]
+        if stuck and len(stuck) + len(done) == len(ends):
             return broken
         time.sleep(0.5)
-    raise LabError(f"consumer {name} did not get stuck: {api.consumer_status(name)}")
+    raise LabError(f"consumer {name} did not get stuck and settle: {api.consumer_status(name)}")
 
 
 def journal(group: str) -> dict | None:
