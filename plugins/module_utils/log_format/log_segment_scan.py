@@ -272,11 +272,13 @@ class SegmentScanner:
             return self._broken(position, header)
         if not sized or header.size < MINIMUM_SIZE[header.magic]:
             real_end = checked_end(window, header, window.end)
-            if real_end is None and sized and self._size_holds(position, header, following):
+            if real_end is not None:
+                return self._size_only(position, header, real_end)
+            if sized and self._size_holds(position, header, following):
                 # Too small for its magic, yet what follows frames: the magic is what was hit.
                 self._damage("invalid_magic", position, header.total, header)
                 return following
-            return self._size_damaged(position, header)
+            return self._broken(position, header)
         computed = computed_crc(window, header)
         if computed == header.stored_crc:
             self._valid(header)
@@ -285,9 +287,7 @@ class SegmentScanner:
             return self._torn(position, header)
         real_end = checked_end(window, header, window.end)
         if real_end is not None:
-            # The checksum matches over a shorter or longer span: only the size field was hit.
-            self._damage("bad_framing", position, real_end - position, header, header.stored_crc, trusted=True)
-            return real_end
+            return self._size_only(position, header, real_end)
         if following in natural_ends(window, header, window.end) or self._size_holds(position, header, following):
             self._damage("crc_mismatch", position, header.total, header, computed)
             return following
@@ -307,13 +307,10 @@ class SegmentScanner:
         header = parse_header(bytes(data), position)
         return header if header is not None and header.framed else None
 
-    def _size_damaged(self, position: int, header: EntryHeader) -> int:
-        """A size field that does not frame: when the entry validates over its real span, only the size was hit."""
-        real_end = checked_end(self.window, header, self.window.end)
-        if real_end is not None:
-            self._damage("bad_framing", position, real_end - position, header, header.stored_crc, trusted=True)
-            return real_end
-        return self._broken(position, header)
+    def _size_only(self, position: int, header: EntryHeader, real_end: int) -> int:
+        """The checksum matches over the span the contents give (``real_end``): only the size field was hit."""
+        self._damage("bad_framing", position, real_end - position, header, header.stored_crc, trusted=True)
+        return real_end
 
     def _broken(self, position: int, header: Optional[EntryHeader]) -> int:
         """Bytes that do not frame: find the next valid entry, or decide that the segment just ends torn."""
