@@ -24,6 +24,7 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.m
 
 def argument_spec() -> dict:
     spec = zookeeper.zookeeper_argument_spec()
+    spec["zk_hosts"] = dict(spec["zk_hosts"], required=False)
     spec.update(kafka_client.kafka_argument_spec())
     spec.update(group_gates.group_wait_argument_spec())
     return spec
@@ -64,19 +65,27 @@ class ActionModule(ActionBase):
         clients: dict = {}
 
         def zk():
+            if not params.get("zk_hosts"):
+                raise group_gates.GroupWaitFailed("this group needs ZooKeeper, but zk_hosts is not set: give zk_hosts "
+                                                  "(and zk_chroot), or storage=kafka")
             if "zookeeper" not in clients:
                 clients["zookeeper"] = ModuleRunner.zookeeper_factory(params)
             return clients["zookeeper"]
 
-        def log_end_offsets(keys):
+        def kafka():
             if "kafka" not in clients:
+                if not params.get("kafka_bootstrap_servers") and not params.get("zk_hosts"):
+                    raise group_gates.GroupWaitFailed("neither kafka_bootstrap_servers nor zk_hosts is set: give "
+                                                      "kafka_bootstrap_servers (host:port of some brokers)")
                 servers = params.get("kafka_bootstrap_servers") or registered_bootstrap_servers(zk(), params)
                 clients["kafka"] = ModuleRunner.kafka_factory(params, servers)
-            return clients["kafka"].log_end_offsets(keys)
+            return clients["kafka"]
 
         command = params.get("process_command")
         try:
-            return group_gates.wait(zk(), params, log_end_offsets, self._process_exit(command) if command else None)
+            store = group_gates.group_reader(params, zk, kafka)
+            return group_gates.wait(store, params, lambda keys: kafka().log_end_offsets(keys),
+                                    self._process_exit(command) if command else None)
         except group_gates.GroupWaitFailed as failed:
             return dict(failed.details, failed=True, msg=str(failed))
         except Exception as error:  # pylint: disable=broad-except

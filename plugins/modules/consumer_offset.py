@@ -8,30 +8,48 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: consumer_offset
-short_description: Move a ZooKeeper-stored (legacy) consumer group's offsets safely, atomically and with a backup
+short_description: Move a consumer group's offsets safely, atomically and with a backup, wherever they are stored
 version_added: 0.1.0
 description:
-  - Sets the offsets a legacy (ZooKeeper-based) consumer group stores under C(/consumers/<group>/offsets) to an
-    explicit offset, the log start or end, the current offset shifted by N, the first offset at a time, the
-    contents of a file (Kafka's reset CSV or ExportZkOffsets lines, detected from the content) or, with
-    O(target=skip), to the first readable offset after a corrupt record.
-  - Refuses a group that has live members (children of C(/consumers/<group>/ids)) unless O(wait_inactive) sees
-    them leave or O(force=true).
+  - Sets the offsets a consumer group has committed to an explicit offset, the log start or end, the current
+    offset shifted by N, the first offset at a time, the contents of a file (Kafka's reset CSV or
+    ExportZkOffsets lines, detected from the content) or, with O(target=skip), to the first readable offset
+    after a corrupt record.
+  - Works on both places a group's offsets live (O(storage)). A legacy consumer (Kafka's old high-level
+    consumer, Storm, Spark and frameworks built on it) stores them in ZooKeeper under
+    C(/consumers/<group>/offsets); every client since Kafka 0.9 stores them in Kafka (C(__consumer_offsets)).
+    RV(storage) says which one the module changed.
+  - For B(ZooKeeper-stored groups), the module refuses a group that has live members (children of C(/consumers/<group>/ids))
+    unless O(wait_inactive) sees them leave or O(force=true). Writes all partitions in one version-checked
+    ZooKeeper transaction (split into as few as fit in one request, undoing committed parts if a later one
+    fails), so a concurrent commit leaves nothing changed; creates missing offset nodes. The backup is in
+    ExportZkOffsets format.
+  - For B(Kafka-stored groups), the module refuses unless the group is C(Empty) (or C(Dead)), naming its members by client id
+    and host; O(wait_inactive) waits for them to leave. The coordinator itself accepts an admin commit only
+    while the group has no member. Kafka has no compare-and-set for offsets, so the module does the closest
+    thing. It reads the offsets just before the commit and compares them with O(expected_offsets), sends every
+    partition of the change in one OffsetCommit (which Kafka stores as one batch, all or nothing) and reads them
+    back. A committer that is not a group member (a consumer using C(assign()) with manual commits, another
+    admin tool, a transaction's pending offsets) can still write between the read and the commit; the read-back
+    then fails the module naming the partitions. The backup is kafka-consumer-groups' reset CSV
+    (C(topic,partition,offset), which C(kafka-consumer-groups --reset-offsets --from-file) reads too) with a
+    C(.meta.json) sidecar that lists the partitions that had no offset and each commit's metadata; a restore
+    from the CSV deletes those partitions' offsets (OffsetDelete) and writes the metadata back. Moving a
+    group's committed offsets does nothing for applications that restore their position from their own
+    checkpoints (Flink, Spark Structured Streaming).
   - Checks every target against the log start and end offsets (or clamps with O(clamp=true)) and, with
     O(expected_offsets), only acts if the consumer still sits where it was seen (or already at the target).
-  - Writes all partitions in one version-checked ZooKeeper transaction (split into as few as fit in one request,
-    undoing committed parts if a later one fails), so a concurrent commit leaves nothing changed; creates missing
-    offset nodes.
-  - Reads every changed node back after writing, whether the write succeeded or not, and reports C(changed) as
-    what ZooKeeper holds then (RV(read_back)). When another writer changed a node after the commit, the module
-    fails with C(changed=true) and says how many partitions are at their target and which hold something
-    else. A failure stays short (one line and small fields, never the plan); when ZooKeeper keeps a change of
-    the run, every partition with what it holds goes into a report file (RV(report_file)) beside the backup.
-  - Saves the previous offsets first to a backup file in ExportZkOffsets format; O(target=file) with that file
-    restores the exact previous state, deleting offset nodes that did not exist before.
-  - Sets an offset node that holds no offset a consumer can start from (such as C(abc), or a negative number)
-    when its target does not start from it (not O(target=current) or O(target=shift_by)) and no only-if guard
-    names it. RV(plan) and the diff show its text as C(before); the backup keeps it in a
+  - Reads every changed partition back after writing, whether the write succeeded or not, and reports
+    C(changed) as what the store holds then (RV(read_back)). When another writer changed a partition after the
+    commit, the module fails with C(changed=true) and says how many partitions are at their target and which
+    hold something else. A failure stays short (one line and small fields, never the plan); when ZooKeeper
+    keeps a change of the run, every partition with what it holds goes into a report file (RV(report_file))
+    beside the backup.
+  - Saves the previous offsets first to a backup file; O(target=file) with that file restores the exact
+    previous state, deleting offsets that did not exist before.
+  - Sets a ZooKeeper offset node that holds no offset a consumer can start from (such as C(abc), or a negative
+    number) when its target does not start from it (not O(target=current) or O(target=shift_by)) and no
+    only-if guard names it. RV(plan) and the diff show its text as C(before); the backup keeps it in a
     C(# unreadable <path>:<text>) line, which a restore leaves alone.
 author:
   - Kafka Ops maintainers (@kafka-ops)
@@ -47,10 +65,28 @@ attributes:
     support: full
     details: Shows each changed partition's offset before and after.
 options:
+  zk_hosts:
+    description:
+      - ZooKeeper ensemble as C(host:port[,host:port...]), the same string Kafka's C(zookeeper.connect) uses
+        without the chroot.
+      - Needed for ZooKeeper-stored groups, and to find the brokers when O(kafka_bootstrap_servers) is not set.
+        Without it, only Kafka-stored groups are looked at.
+    type: str
+    required: false
   group:
-    description: The consumer group (C(group.id) of the legacy consumer).
+    description: The consumer group (its C(group.id)).
     type: str
     required: true
+  storage:
+    description:
+      - Where the group's offsets live. C(auto) asks Kafka and, when O(zk_hosts) is set, ZooKeeper, and changes
+        the one that has the group; a group found in neither fails naming where the module looked. A group in
+        both (an old consumer with C(offsets.storage=kafka) or C(dual.commit.enabled)) fails too; name the store
+        to change.
+      - C(zookeeper) for C(/consumers/<group>/offsets), C(kafka) for C(__consumer_offsets).
+    type: str
+    default: auto
+    choices: [auto, zookeeper, kafka]
   topics:
     description:
       - Topics to change. Default is every topic the group has offsets for (or, for O(target=file),
@@ -131,11 +167,16 @@ options:
     type: bool
     default: false
   force:
-    description: Change the offsets even though the group has live members (they will overwrite the change).
+    description:
+      - Change a ZooKeeper-stored group's offsets even though it has live members (they will overwrite the
+        change). Not accepted for Kafka-stored groups, whose coordinator refuses such a change anyway.
     type: bool
     default: false
   wait_inactive:
-    description: Seconds to wait for the group's live members to leave before refusing. Skipped in check mode.
+    description:
+      - Seconds to wait for the group's live members to leave (a Kafka-stored group to become C(Empty)) before
+        refusing. Skipped in check mode. A Kafka consumer that crashed, or a static member
+        (C(group.instance.id)), stays a member until its C(session.timeout.ms) (45 s by default) passes.
     type: int
     default: 0
   backup:
@@ -200,6 +241,20 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
+- name: Skip past a corrupt batch for a modern consumer group (offsets in Kafka), once its consumers are gone
+  kafka_ops.remediation.consumer_offset:
+    kafka_bootstrap_servers: [kafka1.example.com:9092, kafka2.example.com:9092]
+    storage: kafka
+    group: payments
+    target: skip
+    partition_offsets:
+      - {topic: payments, partition: 7, offset: 88213}
+    expected_offsets:
+      - {topic: payments, partition: 7, offset: 88200}
+    wait_inactive: 60
+  delegate_to: localhost
+  run_once: true
+
 - name: Replay the last two hours of one topic
   kafka_ops.remediation.consumer_offset:
     zk_hosts: zk1.example.com:2181
@@ -228,7 +283,10 @@ diff:
   type: dict
   sample: {"before": {"invoices/3": 120431}, "after": {"invoices/3": 120446}}
 backup_file:
-  description: Backup of the previous offsets (ExportZkOffsets format), null when nothing was written.
+  description:
+    - Backup of the previous offsets, null when nothing was written. ExportZkOffsets lines (C(.offsets)) for a
+      ZooKeeper-stored group; kafka-consumer-groups' reset CSV (C(.csv), with a C(.csv.meta.json) sidecar beside
+      it) for a Kafka-stored group. O(target=file) with this file restores the exact previous state.
   returned: always
   type: str
   sample: /home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.offsets
@@ -237,20 +295,39 @@ backup_time:
   returned: always
   type: str
   sample: "2026-11-26T14:05:01.123Z"
+storage:
+  description: Where the changed offsets live, C(zookeeper) or C(kafka).
+  returned: always
+  type: str
+  sample: kafka
 group_state:
-  description: C(active) (live members), C(inactive) or C(absent), as found before any change.
+  description:
+    - As found before any change. For a ZooKeeper-stored group C(active) (live members), C(inactive) or
+      C(absent); for a Kafka-stored group Kafka's state (C(Empty), C(Stable), C(PreparingRebalance), ...).
   returned: always
   type: str
   sample: inactive
+group_type:
+  description: For a Kafka-stored group, C(classic) or C(consumer) (the new consumer protocol, KIP-848).
+  returned: when O(storage) resolves to C(kafka)
+  type: str
+  sample: classic
 members:
-  description: Live consumer ids found in the group.
+  description:
+    - Live members found in the group. Consumer ids for a ZooKeeper-stored group; for a Kafka-stored group one
+      dict per member with C(member_id), C(client_id), C(host), C(group_instance_id) and C(partitions).
   returned: always
   type: list
-  elements: str
+  elements: raw
   sample: []
 transactions:
-  description: ZooKeeper transactions committed (0 when nothing was written).
+  description: ZooKeeper transactions committed (0 when nothing was written, and for Kafka-stored groups).
   returned: always
+  type: int
+  sample: 1
+requests:
+  description: OffsetCommit and OffsetDelete requests sent (0 when nothing was written).
+  returned: when O(storage) resolves to C(kafka)
   type: int
   sample: 1
 read_back:
@@ -260,7 +337,7 @@ read_back:
       node's text or null when it does not exist). Null when the read-back itself failed.
     - C(at_target) partitions hold the offset this run wrote, C(as_before) the offset they held before the run,
       C(overwritten) anything else (another writer).
-  returned: when the module wrote to ZooKeeper, on success and on failure
+  returned: when the module wrote offsets, on success and on failure
   type: dict
   contains:
     changed_partitions:
@@ -305,7 +382,8 @@ report_file:
 import datetime
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_plan, offset_store
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import (
+    kafka_offset_change, kafka_offset_store, offset_plan, offset_storage, offset_store)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup,
     write_failure_report)
@@ -348,10 +426,35 @@ def explicit_targets(params) -> tuple[dict, dict, list[str]]:
 
 def run(runner: ModuleRunner) -> dict:
     params = runner.params
-    group = params["group"]
     target = params["target"]
     if not params["log_offsets"] and (target in NEEDS_BROKERS or params["clamp"]):
         raise ModuleError(f"target={target}{' with clamp=true' if params['clamp'] else ''} needs log_offsets=true")
+    storage, found = offset_storage.detect(runner, params["group"])
+    if storage == "zookeeper":
+        return change_zookeeper(runner)
+    if storage == "both":
+        raise ModuleError(f"group '{params['group']}' has offsets in ZooKeeper and in Kafka: pass storage=zookeeper "
+                          "or storage=kafka to change one of them")
+    if params["force"]:
+        raise ModuleError("force=true applies to ZooKeeper-stored groups only: Kafka's coordinator refuses admin "
+                          "commits while a group has members; stop them or pass wait_inactive=<seconds>")
+    kafka = runner.kafka()
+    view, committed = found if found is not None else kafka_offset_store.read_group(kafka, params["group"])
+    if target == "file":
+        explicit, metadata = kafka_offset_change.file_targets(params["file"], params["group"])
+        expected = offset_plan.partition_targets([], params["expected_offsets"] or [])[1]
+    else:
+        explicit, expected = offset_plan.partition_targets(params["partition_offsets"] or [],
+                                                           params["expected_offsets"] or [])
+        metadata = {}
+    return kafka_offset_change.change(runner, kafka, ",".join(runner.bootstrap_servers()), params, view, committed,
+                                      explicit, expected, metadata)
+
+
+def change_zookeeper(runner: ModuleRunner) -> dict:
+    params = runner.params
+    group = params["group"]
+    target = params["target"]
     zk = runner.zookeeper()
     members = check_group(runner, zk, group)
     explicit, expected, absent_parents = explicit_targets(params)
@@ -378,7 +481,7 @@ def run(runner: ModuleRunner) -> dict:
                          for parent in parents_of(offsets_path(group, *key))} | set(absent_parents))
     existing = offset_store.existing_paths(zk, candidates)
     groups = offset_plan.write_operations(group, plan, current, existing, absent_parents)
-    result = dict(changed=bool(groups), plan=plan, backup_file=None, backup_time=None,
+    result = dict(changed=bool(groups), plan=plan, backup_file=None, backup_time=None, storage="zookeeper",
                   group_state=offset_store.group_state(members), members=members, transactions=0)
     if runner.diff_mode:
         result["diff"] = offset_plan.diff(group, plan)
@@ -427,6 +530,8 @@ def failure(params, origin: str, result: dict, outcome: offset_store.WriteOutcom
 def guarded(runner: ModuleRunner) -> dict:
     try:
         return run(runner)
+    except kafka_offset_change.ChangeRefused as error:
+        raise ModuleError(str(error), **error.details)
     except OffsetDataError as error:
         raise ModuleError(str(error))
 
@@ -455,6 +560,7 @@ def main() -> None:
         backup=dict(type="bool", default=True),
         backup_dir=dict(type="path", default="~/.ansible/kafka_ops_remediation/backups"),
         log_offsets=dict(type="bool", default=True),
+        storage=dict(type="str", default="auto", choices=offset_storage.STORAGES),
     )
     required_if = [
         ("target", "offset", ("offset", "partition_offsets"), True),
@@ -464,7 +570,7 @@ def main() -> None:
         ("target", "file", ("file",)),
         ("target", "skip", ("partition_offsets",)),
     ]
-    ModuleRunner(argument_spec, uses_kafka=True, required_if=required_if,
+    ModuleRunner(argument_spec, uses_kafka=True, zookeeper_required=False, required_if=required_if,
                  mutually_exclusive=[("offset", "partition_offsets")]).run(guarded)
 
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: consumer_offset_info
-short_description: Read ZooKeeper-stored consumer offsets, lag, owners and group state like ConsumerOffsetChecker
+short_description: Read consumer offsets, lag, members and group state from ZooKeeper and Kafka
 version_added: 0.1.0
 description:
-  - For one, several or all legacy consumer groups under C(/consumers), returns each committed offset with the
-    log start and end offsets, the lag, the owning consumer thread, when it was last committed (the node's
-    mtime) and flags for offsets below the log start or above the log end.
-  - Reports the group's live members and its state (C(active), C(inactive), C(absent)).
+  - For one, several or all consumer groups, returns each committed offset with the log start and end offsets,
+    the lag, the member that owns the partition and flags for offsets below the log start or above the log
+    end. RV(table) prints them as the tools operators know do.
+  - Reads both places offsets live (O(storage)). ZooKeeper-stored groups (legacy consumers under
+    C(/consumers)) come with their owning consumer thread, when each offset was last committed (the node's
+    mtime) and their state (C(active), C(inactive), C(absent)). Kafka-stored groups (C(__consumer_offsets),
+    every client since Kafka 0.9) come with Kafka's state (C(Empty), C(Stable), ...), their type (C(classic)
+    or C(consumer), the new protocol of KIP-848) and their members with client id and host; a group in both
+    stores has an entry for each.
   - Reports stray nodes that point at trouble, in RV(stray_nodes), such as C(/consumers/<g>/offset/...) written
     by Kafka 1.1.0's broker, offsets for partitions or topics that no longer exist and nodes that do not hold
     a number.
@@ -22,10 +27,12 @@ description:
     C(abc)) in RV(unreadable_offsets), with its group, topic, partition, path and raw text. A legacy consumer
     cannot start while one of its offset nodes holds such text; P(kafka_ops.remediation.unstartable_groups#filter)
     says so in one line per group.
-  - Also returns RV(table) in ConsumerOffsetChecker's columns, with a line for each unreadable offset node too.
+  - RV(table) is in ConsumerOffsetChecker's columns for ZooKeeper-stored offsets, with a line for each unreadable
+    offset node too, and in C(kafka-consumer-groups --describe)'s columns for Kafka-stored ones.
   - Supports the Storm KafkaSpout layout (C(<zkRoot>/<id>/partition_<n>) holding JSON with C(offset)) with
     O(layout=storm); Storm keeps no member registry, so its group state is C(unknown) (or C(absent)).
-  - Reads are batched (ZooKeeper multi-read), so ten thousand partitions take well under two seconds.
+  - Reads are batched (ZooKeeper multi-read; one OffsetFetch per group coordinator), so ten thousand partitions
+    take well under two seconds.
 author:
   - Kafka Ops maintainers (@kafka-ops)
 extends_documentation_fragment:
@@ -34,6 +41,22 @@ extends_documentation_fragment:
   - kafka_ops.remediation.zookeeper
   - kafka_ops.remediation.kafka
 options:
+  zk_hosts:
+    description:
+      - ZooKeeper ensemble as C(host:port[,host:port...]), the same string Kafka's C(zookeeper.connect) uses
+        without the chroot.
+      - Needed for ZooKeeper-stored groups, O(cluster=true), and to find the brokers when
+        O(kafka_bootstrap_servers) is not set. Without it, only Kafka-stored groups are read.
+    type: str
+    required: false
+  storage:
+    description:
+      - Which stores to read. C(auto) reads Kafka and, when O(zk_hosts) is set, ZooKeeper; C(zookeeper) only
+        C(/consumers); C(kafka) only C(__consumer_offsets) (through the brokers' group coordinators).
+      - Reading Kafka needs the brokers up; pass C(zookeeper) to read legacy groups while they are stopped.
+    type: str
+    default: auto
+    choices: [auto, zookeeper, kafka]
   groups:
     description:
       - Consumer groups (Storm spout ids with O(layout=storm)). Default is every group. A named group that does
@@ -121,13 +144,35 @@ EXAMPLES = r"""
 
 RETURN = r"""
 groups:
-  description: Each selected group with its state, live members and topics it has offsets for.
+  description:
+    - Each selected group with its state, live members and topics it has offsets for, one entry per store that
+      has it (C(storage)), and C(active) true while it has a live member.
+    - ZooKeeper-stored groups have C(state) C(active), C(inactive) or C(absent) (C(unknown) for Storm) and
+      C(members), the live consumer ids.
+    - Kafka-stored groups have Kafka's C(state) (C(Empty), C(Stable), C(PreparingRebalance),
+      C(CompletingRebalance), C(Dead), C(Assigning), C(Reconciling)), C(group_type) (C(classic), or C(consumer)
+      for the new protocol of KIP-848), C(protocol_type) and C(members), one dict per member with C(member_id),
+      C(client_id), C(host), C(group_instance_id) and C(partitions). C(members_known) is false for a
+      new-protocol group, whose members DescribeGroups cannot show.
+    - A named group no store has is one entry with C(state=absent) and C(storage=null).
   returned: always
   type: list
   elements: dict
-  sample: [{"group": "billing", "state": "inactive", "members": [], "topics": ["invoices"]}]
+  sample:
+    - {"group": "billing", "storage": "zookeeper", "state": "inactive", "active": false, "members": [],
+       "topics": ["invoices"]}
+    - {"group": "payments", "storage": "kafka", "state": "Stable", "active": true, "group_type": "classic",
+       "protocol_type": "consumer", "members_known": true, "topics": ["payments"],
+       "members": [{"member_id": "payments-app-1-5f0c", "client_id": "payments-app", "host": "10.0.0.5",
+                    "group_instance_id": null, "partitions": ["payments/0", "payments/1"]}]}
 offsets:
-  description: One entry per committed partition offset.
+  description:
+    - One entry per committed partition offset, with C(storage) saying where it lives.
+    - ZooKeeper-stored offsets have C(owner) (the owning consumer thread), C(last_commit) (the node's mtime) and
+      C(path).
+    - Kafka-stored offsets have C(consumer_id), C(host) and C(client_id) of the member that owns the partition
+      (C(owner) is its member id), the commit's C(metadata) and C(leader_epoch); C(last_commit) and C(path) are
+      null.
   returned: always
   type: list
   elements: dict
@@ -135,7 +180,11 @@ offsets:
     - {"group": "billing", "topic": "invoices", "partition": 3, "offset": 120431, "log_start_offset": 0,
        "log_end_offset": 130000, "lag": 9569, "owner": "billing_app1-1732610000000-1a2b3c4d-0",
        "last_commit": "2026-11-26T13:05:01.123Z", "below_log_start": false, "above_log_end": false,
-       "path": "/consumers/billing/offsets/invoices/3"}
+       "path": "/consumers/billing/offsets/invoices/3", "storage": "zookeeper"}
+    - {"group": "payments", "topic": "payments", "partition": 0, "offset": 88200, "log_start_offset": 0,
+       "log_end_offset": 88500, "lag": 300, "owner": "payments-app-1-5f0c", "consumer_id": "payments-app-1-5f0c",
+       "host": "10.0.0.5", "client_id": "payments-app", "last_commit": null, "below_log_start": false,
+       "above_log_end": false, "path": null, "storage": "kafka", "metadata": "", "leader_epoch": 4}
 earlier_offsets:
   description:
     - With O(sample_interval), the first read of the committed offsets, shaped like RV(offsets) (same log offsets).
@@ -187,9 +236,11 @@ unreadable_offsets:
        "owner": null, "last_commit": "2026-11-26T13:05:01.123Z"}
 table:
   description:
-    - ConsumerOffsetChecker's table (Group Topic Pid Offset logSize Lag Owner), one line per entry of
-      RV(offsets) and one per entry of RV(unreadable_offsets), whose Offset column shows C(unreadable:) and
-      what the node holds.
+    - ConsumerOffsetChecker's table (Group Topic Pid Offset logSize Lag Owner) for ZooKeeper-stored offsets, one
+      line per entry of RV(offsets) and one per entry of RV(unreadable_offsets), whose Offset column shows
+      C(unreadable:) and what the node holds.
+    - C(kafka-consumer-groups --describe)'s table (GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG
+      CONSUMER-ID HOST CLIENT-ID) for Kafka-stored offsets, after a blank line when both are shown.
   returned: always
   type: list
   elements: str
@@ -202,23 +253,21 @@ import time
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_info
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import format_table
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import kafka_groups, kafka_offset_store, offset_info
 
 
 def run(runner: ModuleRunner) -> dict:
     params = runner.params
     if params["sample_interval"] < 0:
         raise ModuleError(f"sample_interval must not be negative, got {params['sample_interval']:g}")
-    zk = runner.zookeeper()
     if params["layout"] == "storm" and not params["storm_root"]:
         raise ModuleError("layout=storm needs storm_root, the spout's zkRoot (for example /kafka-spout)")
-
-    def read_snapshot():
-        if params["layout"] == "storm":
-            return offset_info.read_storm_layout(zk, params["storm_root"], params["groups"], params["topics"],
-                                                 params["partitions"])
-        return offset_info.read_kafka_layout(zk, params["groups"], params["topics"], params["partitions"])
+    storage = params["storage"]
+    if params["layout"] == "storm" and storage == "kafka":
+        raise ModuleError("layout=storm reads spout offsets in ZooKeeper: use storage=zookeeper or auto")
+    use_zookeeper = storage == "zookeeper" or (storage == "auto" and bool(params["zk_hosts"]))
+    use_kafka = storage == "kafka" or (storage == "auto" and params["layout"] == "kafka")
+    zk = runner.zookeeper() if use_zookeeper or params["cluster"] else None
 
     # Both reads share one answer from the brokers: log ranges barely move in seconds and asking twice doubles
     # the slowest part of the call.
@@ -235,18 +284,32 @@ def run(runner: ModuleRunner) -> dict:
             ranges.update({key: (starts.get(key), ends.get(key)) for key in missing})
         return {key: ranges[key] for key in partitions}
 
-    first = read_snapshot()
+    def read():
+        """Both stores as the module reports them; ZooKeeper first, as it always was."""
+        if not use_zookeeper:
+            found = dict(groups=[], offsets=[], stray_nodes=[], unreadable_offsets=[])
+        elif params["layout"] == "storm":
+            found = offset_info.assemble(offset_info.read_storm_layout(
+                zk, params["storm_root"], params["groups"], params["topics"], params["partitions"]), log_offsets)
+        else:
+            found = offset_info.assemble(offset_info.read_kafka_layout(
+                zk, params["groups"], params["topics"], params["partitions"]), log_offsets)
+        kafka_found = (kafka_offset_store.read_info(runner.kafka(), params["groups"], params["topics"],
+                                                    params["partitions"], log_offsets)
+                       if use_kafka else dict(groups=[], offsets=[]))
+        return offset_info.merge_stores(found, kafka_found, params["groups"])
+
+    first = read()
     first_at = time.monotonic()
     cluster = cluster_read.read_cluster(zk) if params["cluster"] else None
     if params["sample_interval"] <= 0:
-        result = offset_info.assemble(first, log_offsets)
+        result = first
     else:
-        earlier = offset_info.assemble(first, log_offsets)
         time.sleep(max(0.0, params["sample_interval"] - (time.monotonic() - first_at)))
         second_at = time.monotonic()
-        result = offset_info.assemble(read_snapshot(), log_offsets)
-        result.update(earlier_offsets=earlier["offsets"], sampled_seconds=round(second_at - first_at, 2))
-    result.update(changed=False, table=format_table(result["offsets"], result["unreadable_offsets"]))
+        result = read()
+        result.update(earlier_offsets=first["offsets"], sampled_seconds=round(second_at - first_at, 2))
+    result.update(changed=False, table=offset_info.tables(result["offsets"], result["unreadable_offsets"]))
     if cluster is not None:
         result["cluster"] = cluster
     return result
@@ -262,8 +325,9 @@ def main() -> None:
         log_offsets=dict(type="bool", default=True),
         sample_interval=dict(type="float", default=0.0),
         cluster=dict(type="bool", default=False),
+        storage=dict(type="str", default="auto", choices=kafka_groups.STORAGES),
     )
-    ModuleRunner(argument_spec, uses_kafka=True).run(run)
+    ModuleRunner(argument_spec, uses_kafka=True, zookeeper_required=False).run(run)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: group_wait
-short_description: Wait until a ZooKeeper-stored consumer group has left, has joined, or flows past given offsets
+short_description: Wait until a consumer group has left, has joined, or flows past given offsets
 version_added: 0.1.0
 description:
-  - Waits, in one call and one ZooKeeper session, for a legacy consumer group (offsets under
-    C(/consumers/<group>) in ZooKeeper) to reach O(state), polling every O(poll_interval) seconds, bounded by
-    O(timeout). The twin of M(kafka_ops.remediation.broker_wait) for consumer groups.
-  - O(state=inactive) (after a stop) waits until C(/consumers/<group>/ids) has no child, so that no consumer
-    can overwrite an offset change. A timeout names the members still registered.
+  - Waits, in one call and one session, for a consumer group to reach O(state), polling every O(poll_interval)
+    seconds, bounded by O(timeout). The twin of M(kafka_ops.remediation.broker_wait) for consumer groups.
+  - Works on both places a group's offsets live (O(storage)). A legacy group (ZooKeeper-stored offsets) has a
+    live member while C(/consumers/<group>/ids) has a child; a Kafka-stored group while its coordinator calls
+    it anything but C(Empty) or C(Dead).
+  - O(state=inactive) (after a stop) waits until the group has no live member, so that no consumer can
+    overwrite an offset change. A timeout names the members still there (for a Kafka-stored group by member
+    id, client id and host).
   - O(state=active) (after a start) waits until the group has at least one live member.
   - O(state=flowing) (after a skip) waits until every entry of O(targets) has a committed offset past its
     target. Only for this state, and only for partitions committed exactly at their target, the brokers are
@@ -25,7 +28,7 @@ description:
     timeout.
   - Each failure is one sentence that names what was waited for and what was seen last.
   - The ZooKeeper and Kafka reads run on the controller (an action plugin), so the controller or execution
-    environment needs kazoo (and kafka-python for O(state=flowing)); the task's host only runs
+    environment needs kazoo (and kafka-python for Kafka-stored groups and O(state=flowing)); the task's host only runs
     O(process_command). Do not delegate the task to localhost when O(process_command) must run on the
     consumer host.
 author:
@@ -42,10 +45,24 @@ attributes:
     support: full
     description: Runs on the controller as an action plugin; only O(process_command) runs on the task's host.
 options:
+  zk_hosts:
+    description:
+      - ZooKeeper ensemble as C(host:port[,host:port...]), the same string Kafka's C(zookeeper.connect) uses
+        without the chroot.
+      - Needed for ZooKeeper-stored groups, and to find the brokers when O(kafka_bootstrap_servers) is not set.
+    type: str
+    required: false
   group:
-    description: The consumer group (its C(/consumers/<group>) node).
+    description: The consumer group (its C(group.id)).
     type: str
     required: true
+  storage:
+    description:
+      - Where the group's offsets live. C(auto) takes ZooKeeper when O(zk_hosts) is set and the group has a
+        C(/consumers/<group>) node (a legacy consumer registered there at least once), Kafka otherwise.
+    type: str
+    choices: [auto, zookeeper, kafka]
+    default: auto
   state:
     description:
       - V(inactive) waits for the group to have no live member, V(active) for at least one, V(flowing) for every
@@ -136,7 +153,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 members:
-  description: The group's live members (children of C(/consumers/<group>/ids)) at the last check.
+  description:
+    - The group's live members at the last check, the children of C(/consumers/<group>/ids) for a
+      ZooKeeper-stored group, C(<member id> (client id <id> on <host>)) for a Kafka-stored one.
   returned: when not in check mode
   type: list
   elements: str
@@ -175,14 +194,15 @@ def run(runner: ModuleRunner) -> dict:
         return group_gates.process_exit_phrase(returncode, stdout, stderr)
 
     try:
-        return group_gates.wait(runner.zookeeper(), runner.params, lambda keys: runner.kafka().log_end_offsets(keys),
+        store = group_gates.group_reader(runner.params, runner.zookeeper, runner.kafka)
+        return group_gates.wait(store, runner.params, lambda keys: runner.kafka().log_end_offsets(keys),
                                 process_exit if command else None)
     except group_gates.GroupWaitFailed as failed:
         raise ModuleError(str(failed), **failed.details)
 
 
 def main() -> None:
-    ModuleRunner(group_gates.group_wait_argument_spec(), uses_kafka=True).run(run)
+    ModuleRunner(group_gates.group_wait_argument_spec(), uses_kafka=True, zookeeper_required=False).run(run)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
 # Apache License 2.0 (see LICENSE)
-"""The waits around a legacy (ZooKeeper-offset) consumer group: no live member, a live member, or every
+"""The waits around a consumer group, wherever its offsets live: no live member, a live member, or every
 skipped partition's committed offset past its target. One stage on the collection's waiter.
+
+A ZooKeeper-stored group's members are the children of /consumers/<g>/ids; a Kafka-stored group has none
+while its coordinator calls it Empty (or Dead).
 
 group_wait's module and its action plugin both call wait(); the action plugin adds the process check that
 ends a start gate at once when the consumer process it waits on has exited.
@@ -14,10 +17,12 @@ import time
 from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import waiter
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import kafka_offset_store
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
-    OffsetDataError, ids_path, offsets_path, parse_offset)
+    OffsetDataError, group_path, ids_path, offsets_path, parse_offset)
 
 STATES = ["inactive", "active", "flowing"]
+STORAGES = ["auto", "zookeeper", "kafka"]
 SHOWN = 10
 TopicPartition = tuple[str, int]
 
@@ -35,6 +40,7 @@ def group_wait_argument_spec() -> dict[str, Any]:
         timeout=dict(type="float", default=120.0),
         poll_interval=dict(type="float", default=0.5),
         process_command=dict(type="str"),
+        storage=dict(type="str", choices=STORAGES, default="auto"),
     )
 
 
@@ -131,15 +137,66 @@ def check_options(params: dict[str, Any]) -> None:
                               "keep running), not to state=inactive")
 
 
+class ZooKeeperGroup:
+    """A legacy group's live consumer ids and committed offsets, as ZooKeeper holds them."""
+
+    where = "ZooKeeper"
+
+    def __init__(self, zk, group: str) -> None:
+        self.zk = zk
+        self.group = group
+
+    def members(self) -> list[str]:
+        return self.zk.list_children([ids_path(self.group)])[0] or []
+
+    def committed(self, keys: list[TopicPartition]) -> dict[TopicPartition, Optional[int]]:
+        paths = [offsets_path(self.group, topic, partition) for topic, partition in keys]
+        return {key: None if found is None else parse_offset(found[0], path)
+                for key, path, found in zip(keys, paths, self.zk.read_nodes(paths))}
+
+
+class KafkaGroup:
+    """A Kafka-stored group's members and committed offsets, as its coordinator holds them."""
+
+    where = "Kafka's group coordinator"
+
+    def __init__(self, kafka, group: str) -> None:
+        self.kafka = kafka
+        self.group = group
+
+    def members(self) -> list[str]:
+        view = kafka_offset_store.read_group(self.kafka, self.group)[0]
+        if not view.active:
+            return []
+        if not view.members:
+            # A new-protocol group DescribeGroups cannot list, or a classic group between two generations.
+            return [f"members of a group in state {view.state}"]
+        return [f"{m['member_id']} (client id {m['client_id'] or '?'} on {m['host'] or '?'})" for m in view.members]
+
+    def committed(self, keys: list[TopicPartition]) -> dict[TopicPartition, Optional[int]]:
+        held = self.kafka.committed_offsets({self.group: keys}).get(self.group) or {}
+        return {key: held[key][0] if key in held else None for key in keys}
+
+
+def group_reader(params: dict[str, Any], zookeeper: Callable[[], Any], kafka: Callable[[], Any]):
+    """The group as its store shows it. storage=auto takes ZooKeeper when zk_hosts is set and the group has a
+    /consumers/<g> node (a legacy consumer registered there at least once), Kafka otherwise."""
+    storage = params.get("storage") or "auto"
+    if storage == "auto":
+        known = bool(params.get("zk_hosts")) and zookeeper().list_children([group_path(params["group"])])[0] is not None
+        storage = "zookeeper" if known else "kafka"
+    return ZooKeeperGroup(zookeeper(), params["group"]) if storage == "zookeeper" else KafkaGroup(kafka(), params["group"])
+
+
 class GroupGates:
     """Reads one group's members (and committed offsets) per check; remembers the last read for the result."""
 
-    def __init__(self, zk, group: str, targets: list[dict[str, Any]],
+    def __init__(self, store, targets: list[dict[str, Any]],
                  log_end_offsets: Callable[[list[TopicPartition]], dict[TopicPartition, Optional[int]]],
                  process_exit: Optional[Callable[[], Optional[str]]] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.zk = zk
-        self.group = group
+        self.store = store
+        self.group = store.group
         self.targets = targets
         self.log_end_offsets = log_end_offsets
         self.process_exit = process_exit
@@ -150,14 +207,11 @@ class GroupGates:
         self.waiting: list[dict[str, Any]] = []
 
     def _read_members(self) -> list[str]:
-        self.members = self.zk.list_children([ids_path(self.group)])[0] or []
+        self.members = self.store.members()
         return self.members
 
     def _read_offsets(self) -> None:
-        keys = [(t["topic"], t["partition"]) for t in self.targets]
-        paths = [offsets_path(self.group, topic, partition) for topic, partition in keys]
-        committed = {key: None if found is None else parse_offset(found[0], path)
-                     for key, path, found in zip(keys, paths, self.zk.read_nodes(paths))}
+        committed = self.store.committed([(t["topic"], t["partition"]) for t in self.targets])
         asked = log_end_needed(self.targets, committed)
         log_ends = self.log_end_offsets(asked) if asked else {}
         self.flowing, self.waiting = split_targets(self.targets, committed, log_ends)
@@ -180,7 +234,7 @@ class GroupGates:
             return waiter.Stage(
                 state, timeout, lambda: (bool(self._read_members()), []),
                 lambda _u: (f"{who} has no live consumer after {timeout:g} s: check that its consumers started, "
-                            "that they reach ZooKeeper, and what their logs say"),
+                            f"that they reach {self.store.where}, and what their logs say"),
                 abandon)
         return waiter.Stage(state, timeout, self._check_flowing, self._flowing_failure(timeout), abandon)
 
@@ -212,17 +266,18 @@ class GroupGates:
         return abandon
 
 
-def wait(zk, params: dict[str, Any],
+def wait(store, params: dict[str, Any],
          log_end_offsets: Callable[[list[TopicPartition]], dict[TopicPartition, Optional[int]]],
          process_exit: Optional[Callable[[], Optional[str]]] = None,
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Wait for params['state']; returns the result keys, or raises GroupWaitFailed with the same keys.
+    """Wait for params['state'] of the group store reads (group_reader); returns the result keys, or raises
+    GroupWaitFailed with the same keys.
 
     process_exit(), when given, is asked after each check that did not pass: None while the awaited process
     runs, otherwise a phrase describing its exit, which ends the wait at once.
     """
     check_options(params)
-    gates = GroupGates(zk, params["group"], params.get("targets") or [], log_end_offsets, process_exit, clock)
+    gates = GroupGates(store, params.get("targets") or [], log_end_offsets, process_exit, clock)
     stage = gates.stage(params["state"], params["timeout"])
 
     def outcome() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
 # Apache License 2.0 (see LICENSE)
-"""The one Kafka connection layer: only what brokers know (log start/end offsets, offsets by time)."""
+"""The one Kafka connection layer: what brokers know (log start/end offsets, offsets by time, topics) and what
+group coordinators hold (groups, their members and committed offsets), through kafka-python 3.x's own calls."""
 
 from __future__ import annotations
 
@@ -109,8 +110,21 @@ def consumer_settings(params: dict[str, Any], bootstrap_servers: list[str]) -> d
     return settings
 
 
-class KafkaLogOffsets:
-    """Log start/end offsets and offsets by timestamp; connects on first use, close() always closes."""
+# KafkaAdminClient takes the consumer's connection settings but none of its group or fetch settings.
+_ADMIN_SETTINGS = ("bootstrap_servers", "client_id", "security_protocol", "request_timeout_ms", "bootstrap_timeout_ms",
+                   "reconnect_backoff_max_ms", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password",
+                   "ssl_cafile", "ssl_certfile", "ssl_keyfile")
+# Errors that mean the group's coordinator cannot answer now (loading, moving, or its broker down): worth
+# saying as such rather than as a refusal.
+_COORDINATOR_ERRORS = ("CoordinatorNotAvailableError", "NotCoordinatorError", "CoordinatorLoadInProgressError",
+                       "GroupCoordinatorNotAvailableError", "NodeNotReadyError", "KafkaConnectionError")
+
+TopicPartition = tuple[str, int]
+
+
+class KafkaBrokers:
+    """Everything the modules ask brokers; connects on first use (a consumer for log offsets, an admin client for
+    groups and topics), close() always closes both."""
 
     def __init__(self, params: dict[str, Any], bootstrap_servers: list[str]) -> None:
         if not bootstrap_servers:
@@ -122,17 +136,30 @@ class KafkaLogOffsets:
         self.timeout_ms: int = self.settings["request_timeout_ms"]
         self._kafka = load_kafka()
         self._consumer = None
+        self._admin = None
+
+    def _unreachable(self) -> KafkaClientError:
+        return KafkaClientError(
+            f"could not reach any Kafka broker at {','.join(self.settings['bootstrap_servers'])} within "
+            f"{self.timeout_ms / 1000:g} s: check kafka_bootstrap_servers and kafka_security_protocol"
+        )
 
     def _client(self):
         if self._consumer is None:
             try:
                 self._consumer = self._kafka.KafkaConsumer(**self.settings)
             except self._kafka.errors.KafkaError:
-                raise KafkaClientError(
-                    f"could not reach any Kafka broker at {','.join(self.settings['bootstrap_servers'])} within "
-                    f"{self.timeout_ms / 1000:g} s: check kafka_bootstrap_servers and kafka_security_protocol"
-                )
+                raise self._unreachable()
         return self._consumer
+
+    def _admin_client(self):
+        if self._admin is None:
+            settings = {name: value for name, value in self.settings.items() if name in _ADMIN_SETTINGS}
+            try:
+                self._admin = self._kafka.KafkaAdminClient(**settings)
+            except self._kafka.errors.KafkaError:
+                raise self._unreachable()
+        return self._admin
 
     def _ask(self, what: str, call, argument) -> dict:
         try:
@@ -145,22 +172,35 @@ class KafkaLogOffsets:
         except self._kafka.errors.KafkaError as error:
             raise KafkaClientError(f"brokers refused the {what} request: {type(error).__name__}: {error}")
 
-    def log_start_offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    def _admin_call(self, what: str, call, *args, **kwargs):
+        """One admin call, its failures said in one line; kafka-python bounds each by request_timeout_ms."""
+        try:
+            return call(*args, **kwargs)
+        except self._kafka.errors.KafkaTimeoutError:
+            raise KafkaClientError(f"brokers did not answer {what} within {self.timeout_ms / 1000:g} s: check that "
+                                   "the brokers run (cluster_info) or raise kafka_request_timeout")
+        except self._kafka.errors.KafkaError as error:
+            if type(error).__name__ in _COORDINATOR_ERRORS:
+                raise KafkaClientError(f"the group coordinator did not answer {what} ({type(error).__name__}): "
+                                       "check that every broker runs and __consumer_offsets has leaders, then retry")
+            raise KafkaClientError(f"brokers refused {what}: {type(error).__name__}: {error}")
+
+    def log_start_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         wanted = [self._kafka.TopicPartition(topic, partition) for topic, partition in partitions]
         if not wanted:
             return {}
         found = self._ask("log start offsets", self._client().beginning_offsets, wanted)
         return {(tp.topic, tp.partition): offset for tp, offset in found.items()}
 
-    def log_end_offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    def log_end_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         wanted = [self._kafka.TopicPartition(topic, partition) for topic, partition in partitions]
         if not wanted:
             return {}
         found = self._ask("log end offsets", self._client().end_offsets, wanted)
         return {(tp.topic, tp.partition): offset for tp, offset in found.items()}
 
-    def offsets_for_time(self, partitions: Iterable[tuple[str, int]],
-                         timestamp_ms: int) -> dict[tuple[str, int], Optional[int]]:
+    def offsets_for_time(self, partitions: Iterable[TopicPartition],
+                         timestamp_ms: int) -> dict[TopicPartition, Optional[int]]:
         """First offset at or after timestamp_ms per partition; None when no record is that new."""
         wanted = {self._kafka.TopicPartition(topic, partition): timestamp_ms for topic, partition in partitions}
         if not wanted:
@@ -168,10 +208,80 @@ class KafkaLogOffsets:
         found = self._ask("offsets by timestamp", self._client().offsets_for_times, wanted)
         return {(tp.topic, tp.partition): (None if hit is None else hit.offset) for tp, hit in found.items()}
 
+    def topic_partitions(self, topics: list[str]) -> dict[str, Optional[list[int]]]:
+        """Partition numbers of each topic; None for a topic the brokers do not know."""
+        if not topics:
+            return {}
+        found = self._admin_call("the topic metadata request", self._admin_client().describe_topics, list(topics))
+        result: dict[str, Optional[list[int]]] = {topic: None for topic in topics}
+        for topic in found:
+            if not topic.get("error_code"):
+                result[topic["name"]] = sorted(p["partition_index"] for p in topic.get("partitions") or [])
+        return result
+
+    def list_groups(self) -> list[dict[str, Any]]:
+        """Every group the coordinators know: group_id, group_state, protocol_type and, from brokers that say it
+        (ListGroups v5, Kafka 3.8+), group_type (classic or consumer)."""
+        return list(self._admin_call("the group listing (ListGroups)", self._admin_client().list_groups))
+
+    def describe_groups(self, groups: list[str]) -> dict[str, dict[str, Any]]:
+        """DescribeGroups per group: state, protocol type and the members of a classic group."""
+        if not groups:
+            return {}
+        return dict(self._admin_call("the group description (DescribeGroups)",
+                                     self._admin_client().describe_groups, list(groups)))
+
+    def committed_offsets(self, groups: dict[str, Optional[list[TopicPartition]]]
+                          ) -> dict[str, dict[TopicPartition, tuple[int, str, int]]]:
+        """(offset, metadata, leader epoch) per committed partition of each group, one OffsetFetch per
+        coordinator; a partition without a committed offset is left out. None asks for every partition."""
+        if not groups:
+            return {}
+        specs = {group: (None if wanted is None else [self._kafka.TopicPartition(*key) for key in wanted])
+                 for group, wanted in groups.items()}
+        found = self._admin_call("the committed offsets (OffsetFetch)", self._admin_client().list_group_offsets, specs)
+        result: dict[str, dict[TopicPartition, tuple[int, str, int]]] = {}
+        for group, offsets in found.items():
+            result[group] = {(tp.topic, tp.partition): (held.offset, held.metadata or "",
+                                                        -1 if held.leader_epoch is None else held.leader_epoch)
+                             for tp, held in (offsets or {}).items() if held is not None and held.offset >= 0}
+        return result
+
+    def commit_offsets(self, group: str, offsets: dict[TopicPartition, tuple[int, str]]) -> dict[TopicPartition, str]:
+        """One OffsetCommit for every partition given, as an admin (no member id, generation -1): the coordinator
+        accepts it only while the group has no member. Returns the error name of each refused partition."""
+        structs = self._kafka.structs
+        wanted = {self._kafka.TopicPartition(*key): structs.OffsetAndMetadata(offset, metadata, -1)
+                  for key, (offset, metadata) in offsets.items()}
+        answers = self._admin_call("the offset commit (OffsetCommit)", self._admin_client().alter_group_offsets,
+                                   group, wanted)
+        return self._refused(answers, offsets)
+
+    def delete_offsets(self, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, str]:
+        """OffsetDelete for the partitions; returns the error name of each refused partition."""
+        if not partitions:
+            return {}
+        wanted = [self._kafka.TopicPartition(*key) for key in partitions]
+        answers = self._admin_call("the offset deletion (OffsetDelete)", self._admin_client().delete_group_offsets,
+                                   group, wanted)
+        return self._refused(answers, partitions)
+
+    def _refused(self, answers, asked) -> dict[TopicPartition, str]:
+        said = {(tp.topic, tp.partition): error for tp, error in (answers or {}).items()}
+        refused = {}
+        for key in asked:
+            error = said.get(key)
+            name = "no answer" if error is None else error.__name__
+            if name != "NoError":
+                refused[key] = name
+        return refused
+
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
+        for client in (self._consumer, self._admin):
+            if client is not None:
+                client.close()
+        self._consumer = None
+        self._admin = None
 
 
 def describe_kafka_exception(error: BaseException) -> Optional[str]:

@@ -70,10 +70,13 @@ class ModuleRunner:
     """
 
     zookeeper_factory: Callable[[dict], Any] = zookeeper.ZooKeeper
-    kafka_factory: Callable[[dict, list], Any] = kafka_client.KafkaLogOffsets
+    kafka_factory: Callable[[dict, list], Any] = kafka_client.KafkaBrokers
 
-    def __init__(self, argument_spec: dict[str, Any], *, uses_kafka: bool = False, **module_kwargs: Any) -> None:
+    def __init__(self, argument_spec: dict[str, Any], *, uses_kafka: bool = False, zookeeper_required: bool = True,
+                 **module_kwargs: Any) -> None:
         spec = zookeeper.zookeeper_argument_spec()
+        # Modules that also serve Kafka-stored groups work without ZooKeeper (a KRaft cluster has none).
+        spec["zk_hosts"] = dict(spec["zk_hosts"], required=zookeeper_required)
         if uses_kafka:
             spec.update(kafka_client.kafka_argument_spec())
         spec.update(argument_spec)
@@ -84,6 +87,7 @@ class ModuleRunner:
             self.module.fail_json(msg=missing_required_lib("kazoo"), exception=zookeeper.KAZOO_IMPORT_ERROR)
         self._zookeeper = None
         self._kafka = None
+        self._servers: Optional[list[str]] = None
 
     @property
     def check_mode(self) -> bool:
@@ -98,6 +102,9 @@ class ModuleRunner:
 
     def zookeeper(self):
         """The connected ZooKeeper (connects on first use)."""
+        if not self.params.get("zk_hosts"):
+            raise ModuleError("this needs ZooKeeper, but zk_hosts is not set: give zk_hosts (and zk_chroot), or "
+                              "storage=kafka for a group whose offsets Kafka stores")
         if self._zookeeper is None:
             self._zookeeper = type(self).zookeeper_factory(self.params)
         return self._zookeeper
@@ -105,9 +112,18 @@ class ModuleRunner:
     def kafka(self):
         """The broker client; bootstrap servers come from /brokers/ids unless kafka_bootstrap_servers is set."""
         if self._kafka is None:
-            servers = self.params.get("kafka_bootstrap_servers") or self.discover_bootstrap_servers()
-            self._kafka = type(self).kafka_factory(self.params, servers)
+            self._kafka = type(self).kafka_factory(self.params, self.bootstrap_servers())
         return self._kafka
+
+    def bootstrap_servers(self) -> list[str]:
+        if self.params.get("kafka_bootstrap_servers"):
+            return list(self.params["kafka_bootstrap_servers"])
+        if not self.params.get("zk_hosts"):
+            raise ModuleError("neither kafka_bootstrap_servers nor zk_hosts is set: give kafka_bootstrap_servers "
+                              "(host:port of some brokers)")
+        if self._servers is None:
+            self._servers = self.discover_bootstrap_servers()
+        return self._servers
 
     def discover_bootstrap_servers(self) -> list[str]:
         return registered_bootstrap_servers(self.zookeeper(), self.params)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
-    NEGATIVE_OFFSET, OffsetDataError, group_path, ids_path, iso_utc, offset_problem, offsets_path, owners_path, parse_offset,
-    stray_offset_path, unreadable_text)
+    NEGATIVE_OFFSET, OffsetDataError, format_table, group_path, ids_path, iso_utc, offset_problem, offsets_path, owners_path,
+    parse_offset, stray_offset_path, unreadable_text)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.kafka_groups import describe_table
 
 STRAY_SINGULAR = "written by Kafka 1.1.0's broker to /offset (singular) by mistake; no consumer reads it"
 
@@ -192,6 +193,42 @@ def assemble(snapshot: Snapshot, log_offsets: Callable[[list[tuple[str, int]]], 
                            topics=sorted({row["topic"] for row in rows if row["group"] == name})))
     return dict(groups=groups, offsets=rows, stray_nodes=sorted(stray, key=lambda item: item["path"]),
                 unreadable_offsets=unreadable_rows)
+
+
+def merge_stores(zookeeper: dict[str, Any], kafka: dict[str, Any], named: Optional[list[str]]) -> dict[str, Any]:
+    """One result from both stores: every row and group says its storage; a group of both stores has an entry
+    for each; a named group neither store has is one 'absent' entry."""
+    for row in zookeeper["offsets"]:
+        row["storage"] = "zookeeper"
+    in_kafka = {entry["group"] for entry in kafka["groups"]}
+    groups = []
+    for entry in zookeeper["groups"]:
+        if entry["state"] == "absent":
+            if entry["group"] in in_kafka:
+                continue
+            entry.update(storage=None, active=False)
+        else:
+            entry.update(storage="zookeeper", active=entry["state"] == "active")
+        groups.append(entry)
+    seen = {entry["group"] for entry in groups} | in_kafka
+    groups += [dict(group=name, storage=None, state="absent", active=False, members=[], topics=[])
+               for name in named or [] if name not in seen]
+    groups += kafka["groups"]
+    return dict(zookeeper, groups=sorted(groups, key=lambda entry: (entry["group"], entry["storage"] or "")),
+                offsets=zookeeper["offsets"] + kafka["offsets"])
+
+
+def tables(rows: list[dict[str, Any]], unreadable: list[dict[str, Any]]) -> list[str]:
+    """ConsumerOffsetChecker's table for ZooKeeper-stored offsets, kafka-consumer-groups --describe's for
+    Kafka-stored ones; both, a blank line apart, when a call read both."""
+    in_zookeeper = [row for row in rows if row.get("storage") != "kafka"]
+    in_kafka = [row for row in rows if row.get("storage") == "kafka"]
+    parts = []
+    if in_zookeeper or unreadable or not in_kafka:
+        parts.append(format_table(in_zookeeper, unreadable))
+    if in_kafka:
+        parts.append(describe_table(in_kafka))
+    return [line for index, part in enumerate(parts) for line in ([""] if index else []) + part]
 
 
 def unstartable_groups(unreadable_offsets: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, TopicPartition, encode_offset, offsets_path, parents_of)
@@ -102,6 +102,37 @@ def partition_targets(entries: list[Any], expected_offsets: list[dict[str, Any]]
     if errors:
         raise OffsetDataError(_join(errors) + "; nothing was changed")
     return targets, guards
+
+
+def choose_partitions(group: str, topics_wanted: Optional[list[str]], partitions: Optional[list[int]],
+                      explicit: dict[TopicPartition, Optional[int]], group_topics: Callable[[], list[str]],
+                      known_partitions: Callable[[list[str]], dict[str, list[int]]], where: str) -> list[TopicPartition]:
+    """The partitions a change works on: the explicit ones (narrowed by topics and partitions) or every partition
+    of the topics (default: those the group has offsets for); each must exist in the cluster. group_topics and
+    known_partitions ask the store and the cluster; where names the cluster's view in an error."""
+    if explicit:
+        topic_filter, partition_filter = set(topics_wanted or []), set(partitions or [])
+        keys = sorted(key for key in explicit if (not topic_filter or key[0] in topic_filter)
+                      and (not partition_filter or key[1] in partition_filter))
+        topics = sorted({key[0] for key in keys})
+    else:
+        topics = topics_wanted or group_topics()
+        if not topics:
+            raise OffsetDataError(f"group '{group}' has no offsets yet: name the topics")
+        keys = []
+    known = {topic: set(found) for topic, found in known_partitions(sorted(set(topics))).items()}
+    if not explicit:
+        wanted = set(partitions or [])
+        keys = [(topic, p) for topic in sorted(known) for p in sorted(known[topic]) if not wanted or p in wanted]
+        missing = sorted(wanted - {key[1] for key in keys})
+        if missing:
+            raise OffsetDataError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
+    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, ())]
+    if unknown:
+        raise OffsetDataError(f"unknown partition(s) {', '.join(unknown[:5])}: {where}")
+    if not keys:
+        raise OffsetDataError("no partition selected: check topics and partitions")
+    return keys
 
 
 def resolve_targets(target: str, selected: list[TopicPartition], current: dict[TopicPartition, Stored],
@@ -271,10 +302,11 @@ def undo_operations(part: list[tuple], results: list[Any], previous: dict[str, b
     return undo
 
 
-def diff(group: str, plan: list[dict[str, Any]]) -> dict[str, Any]:
+def diff(group: str, plan: list[dict[str, Any]], header: Optional[str] = None) -> dict[str, Any]:
     changed = [entry for entry in plan if entry["before"] != entry["after"]]
+    header = header or offsets_path(group)
     return dict(
-        before_header=offsets_path(group), after_header=offsets_path(group),
+        before_header=header, after_header=header,
         before={name((e["topic"], e["partition"])): e["before"] for e in changed},
         after={name((e["topic"], e["partition"])): e["after"] for e in changed},
     )

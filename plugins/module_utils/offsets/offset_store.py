@@ -14,7 +14,7 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.cons
     OffsetDataError, TopicPartition, group_path, ids_path, offset_problem, offsets_path, parse_offset, unreadable_text)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_outcome
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.offset_plan import (
-    Stored, split_transactions, undo_operations)
+    Stored, choose_partitions, split_transactions, undo_operations)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.zookeeper import describe_zookeeper_exception
 
 
@@ -70,31 +70,11 @@ def topic_partitions(zk, topics: list[str]) -> dict[str, list[int]]:
 
 def select_partitions(zk, group: str, topics_wanted: Optional[list[str]], partitions: Optional[list[int]],
                       explicit: dict[TopicPartition, Optional[int]]) -> list[TopicPartition]:
-    """The partitions a change works on: the explicit ones (narrowed by topics and partitions) or every partition
-    of the topics (default: those the group has offsets for); each must exist in Kafka's assignment."""
-    if explicit:
-        topic_filter, partition_filter = set(topics_wanted or []), set(partitions or [])
-        keys = sorted(key for key in explicit if (not topic_filter or key[0] in topic_filter)
-                      and (not partition_filter or key[1] in partition_filter))
-        topics = sorted({key[0] for key in keys})
-    else:
-        topics = topics_wanted or (zk.list_children([offsets_path(group)])[0] or [])
-        if not topics:
-            raise OffsetDataError(f"group '{group}' has no offsets yet: name the topics")
-        keys = []
-    known = {topic: set(found) for topic, found in topic_partitions(zk, sorted(set(topics))).items()}
-    if not explicit:
-        wanted = set(partitions or [])
-        keys = [(topic, p) for topic in sorted(known) for p in sorted(known[topic]) if not wanted or p in wanted]
-        missing = sorted(wanted - {key[1] for key in keys})
-        if missing:
-            raise OffsetDataError(f"partition(s) {missing} do not exist in topic(s) {', '.join(sorted(known))}")
-    unknown = [f"{topic}/{partition}" for topic, partition in keys if partition not in known.get(topic, ())]
-    if unknown:
-        raise OffsetDataError(f"unknown partition(s) {', '.join(unknown[:5])}: not in /brokers/topics assignment")
-    if not keys:
-        raise OffsetDataError("no partition selected: check topics and partitions")
-    return keys
+    """The partitions a change works on (offset_plan.choose_partitions), from ZooKeeper's view of the group."""
+    return choose_partitions(
+        group, topics_wanted, partitions, explicit,
+        lambda: zk.list_children([offsets_path(group)])[0] or [], lambda topics: topic_partitions(zk, topics),
+        "not in /brokers/topics assignment")
 
 
 def read_current(zk, group: str, keys: list[TopicPartition]) -> tuple[dict[TopicPartition, Stored], dict[str, bytes]]:

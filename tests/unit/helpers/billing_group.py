@@ -7,7 +7,7 @@ group alone with its members and offsets, for the group waits; kafka() answers t
 import json
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeBrokers
 
 ZK_ARGS = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
 OFFSETS = "/consumers/billing/offsets/orders"
@@ -26,7 +26,7 @@ def cluster(partitions=3, offsets=None, members=()):
 
 
 def kafka(partitions=3, start=0, end=100):
-    return FakeLogOffsets({("orders", p): (start, end) for p in range(partitions)})
+    return FakeBrokers({("orders", p): (start, end) for p in range(partitions)})
 
 
 def group(members=(), offsets=None, name="billing"):

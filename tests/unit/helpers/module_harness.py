@@ -15,12 +15,19 @@ class ModuleExit(Exception):
         self.result = result
 
 
-class FakeLogOffsets:
-    """Log ranges per (topic, partition); offsets_for_time returns by_time."""
+class FakeBrokers:
+    """Log ranges per (topic, partition) (offsets_for_time returns by_time), and the groups the coordinators hold:
+    {group: {"state": ..., "type": ..., "members": [...], "offsets": {(topic, partition): offset}}}. A commit
+    or deletion is refused per partition (UnknownMemberIdError) while the group's state is not Empty or Dead,
+    as the broker does; `refuse` makes every commit fail with that error name instead."""
 
-    def __init__(self, ranges, by_time=None):
+    def __init__(self, ranges, by_time=None, groups=None, topics=None, refuse=None):
         self.ranges = ranges
         self.by_time = by_time or {}
+        self.groups = groups or {}
+        self.topics = topics
+        self.refuse = refuse
+        self.calls = []
         self.closed = False
 
     def log_start_offsets(self, partitions):
@@ -31,6 +38,60 @@ class FakeLogOffsets:
 
     def offsets_for_time(self, partitions, timestamp_ms):
         return {key: self.by_time.get(key) for key in partitions}
+
+    def topic_partitions(self, topics):
+        known = self.topics
+        if known is None:
+            known = {}
+            for topic, partition in self.ranges:
+                known.setdefault(topic, []).append(partition)
+        return {topic: (sorted(known[topic]) if topic in known else None) for topic in topics}
+
+    def list_groups(self):
+        return [dict(group_id=name, group_state=group.get("state", "Empty"), protocol_type="consumer",
+                     group_type=group.get("type", "classic")) for name, group in sorted(self.groups.items())]
+
+    def describe_groups(self, groups):
+        described = {}
+        for name in groups:
+            group = self.groups.get(name)
+            if group is None or group.get("type") == "consumer":
+                described[name] = dict(group_id=name, group_state="Dead", protocol_type="", members=[])
+            else:
+                described[name] = dict(group_id=name, group_state=group.get("state", "Empty"), protocol_type="consumer",
+                                       members=group.get("members", []))
+        return described
+
+    def committed_offsets(self, groups):
+        self.calls.append(("committed_offsets", sorted(groups)))
+        result = {}
+        for name, wanted in groups.items():
+            held = self.groups.get(name, {}).get("offsets", {})
+            result[name] = {key: (offset, "", -1) for key, offset in held.items() if wanted is None or key in wanted}
+        return result
+
+    def _refused(self, group, keys):
+        if self.refuse:
+            return {key: self.refuse for key in keys}
+        if self.groups.get(group, {}).get("state", "Empty") not in ("Empty", "Dead"):
+            return {key: "UnknownMemberIdError" for key in keys}
+        return {}
+
+    def commit_offsets(self, group, offsets):
+        self.calls.append(("commit_offsets", group, dict(offsets)))
+        refused = self._refused(group, offsets)
+        if not refused:
+            held = self.groups.setdefault(group, {"state": "Empty"}).setdefault("offsets", {})
+            held.update({key: offset for key, (offset, _metadata) in offsets.items()})
+        return refused
+
+    def delete_offsets(self, group, partitions):
+        self.calls.append(("delete_offsets", group, list(partitions)))
+        refused = self._refused(group, partitions)
+        if not refused:
+            for key in partitions:
+                self.groups.get(group, {}).get("offsets", {}).pop(key, None)
+        return refused
 
     def close(self):
         self.closed = True
@@ -59,7 +120,7 @@ def run_module(main, args, zookeeper, kafka=None, check_mode=False, diff=False, 
         stack.enter_context(mock.patch.object(ModuleRunner, "zookeeper_factory",
                                               zookeeper_factory or (lambda params: zookeeper)))
         stack.enter_context(mock.patch.object(ModuleRunner, "kafka_factory",
-                                              kafka_factory or (lambda params, servers: kafka)))
+                                              kafka_factory or (lambda params, servers: kafka or FakeBrokers({}))))
         try:
             main()
         except ModuleExit as finished:

@@ -10,7 +10,7 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection i
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleRunner
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import MEMBER, ZK_ARGS, group, target
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeBrokers
 
 
 def action(args, check_mode=False, answers=()):
@@ -42,7 +42,7 @@ def test_action_ends_the_start_gate_when_the_process_exited():
 
 def test_action_passes_and_asks_kafka_through_the_shared_factory():
     zk = group([MEMBER], {("orders", 1): 20})
-    kafka = FakeLogOffsets({("orders", 1): (0, 20)})
+    kafka = FakeBrokers({("orders", 1): (0, 20)})
     plugin = action(dict(ZK_ARGS, group="billing", state="flowing", targets=[target(1, 20)],
                          kafka_bootstrap_servers=["k1:9092"]))
     result = run_action(plugin, zk, kafka)
@@ -58,7 +58,7 @@ def test_action_in_check_mode_does_not_connect():
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (dict(group="billing"), "missing required arguments: zk_hosts"),
+    (dict(ZK_ARGS), "missing required arguments: group"),
     (dict(ZK_ARGS, group="billing", state="gone"), "value of state must be one of: inactive, active, flowing, got: gone"),
     (dict(ZK_ARGS, group="billing", colour="red"), "Unsupported parameters"),
 ])

@@ -9,7 +9,7 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets impo
 from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import OFFSETS, ZK_ARGS, cluster, kafka
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets, run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeBrokers, run_module
 
 
 def offset_args(tmp_path, **extra):
@@ -110,7 +110,9 @@ def test_refusals_change_nothing(tmp_path, args, message):
 def test_unknown_group(tmp_path):
     zk = cluster(offsets={0: 5})
     result = run_module(consumer_offset.main, dict(offset_args(tmp_path, target="latest"), group="nobody"), zk, kafka())
-    assert result["failed"] and "group 'nobody' does not exist" in result["msg"]
+    assert result["failed"] and result["msg"].startswith(
+        "group 'nobody' has no committed offsets in ZooKeeper (/consumers/nobody at fake:2181/kafka) nor Kafka "
+        "(__consumer_offsets, asked the brokers): check the group name and zk_chroot")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -165,7 +167,7 @@ def test_failed_later_transaction_rolls_back_earlier_ones(tmp_path, monkeypatch)
 
 def test_datetime_target_uses_offsets_by_time(tmp_path):
     zk = cluster(offsets={0: 5, 1: 5, 2: 5})
-    brokers = FakeLogOffsets({("orders", p): (0, 100) for p in range(3)}, by_time={("orders", 0): 40})
+    brokers = FakeBrokers({("orders", p): (0, 100) for p in range(3)}, by_time={("orders", 0): 40})
     result = run_module(consumer_offset.main, offset_args(tmp_path, target="datetime",
                                                           datetime="2026-11-26T10:00:00Z"), zk, brokers)
     assert [e["after"] for e in result["plan"]] == [40, 100, 100]

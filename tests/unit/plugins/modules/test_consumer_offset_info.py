@@ -4,7 +4,7 @@ from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_o
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import OFFSETS, ZK_ARGS, cluster, kafka
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets, run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeBrokers, run_module
 
 
 def test_offset_info_rows_table_and_strays():
@@ -21,7 +21,7 @@ def test_offset_info_rows_table_and_strays():
     assert result["changed"] is False
 
 
-class CountingLogOffsets(FakeLogOffsets):
+class CountingLogOffsets(FakeBrokers):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.asked = []

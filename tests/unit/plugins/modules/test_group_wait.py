@@ -7,12 +7,12 @@ import pytest
 from ansible_collections.kafka_ops.remediation.plugins.modules import group_wait
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import MEMBER, ZK_ARGS, group, target
-from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeLogOffsets, run_module
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeBrokers, run_module
 
 
 def test_module_passes_and_closes_its_clients():
     zk = group([MEMBER], {("orders", 1): 20})
-    kafka = FakeLogOffsets({("orders", 1): (0, 20)})
+    kafka = FakeBrokers({("orders", 1): (0, 20)})
     result = run_module(group_wait.main, dict(ZK_ARGS, group="billing", state="flowing",
                                               targets=[target(1, 20)]), zk, kafka)
     assert not result.get("failed"), result

@@ -7,6 +7,7 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster impo
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import MEMBER, group, target
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_clock import FakeClock
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import FakeBrokers
 
 
 def params(**overrides):
@@ -106,7 +107,7 @@ def test_long_lists_are_cut_at_ten():
 ])
 def test_bad_options_are_one_sentence(overrides, message):
     with pytest.raises(group_gates.GroupWaitFailed) as raised:
-        group_gates.wait(group(), params(**overrides), no_log_ends)
+        group_gates.wait(group_gates.ZooKeeperGroup(group(), "billing"), params(**overrides), no_log_ends)
     assert str(raised.value) == message
 
 
@@ -114,7 +115,8 @@ def test_bad_options_are_one_sentence(overrides, message):
 
 def run_wait(zk, clock=None, log_ends=no_log_ends, process_exit=None, **overrides):
     clock = clock or FakeClock()
-    return group_gates.wait(zk, params(**overrides), log_ends, process_exit, clock=clock, sleep=clock.sleep)
+    return group_gates.wait(group_gates.ZooKeeperGroup(zk, "billing"), params(**overrides), log_ends, process_exit,
+                            clock=clock, sleep=clock.sleep)
 
 
 @pytest.mark.parametrize(("state", "members"), [("inactive", []), ("active", [MEMBER])])
@@ -231,3 +233,54 @@ def test_a_committed_offset_that_is_not_a_number_is_one_sentence():
     with pytest.raises(group_gates.GroupWaitFailed) as raised:
         run_wait(zk, state="flowing", targets=[target(1, 21)])
     assert str(raised.value).startswith("/consumers/billing/offsets/orders/1 holds b'garbage', not a decimal offset")
+
+
+# Kafka-stored groups -----------------------------------------------------------------------------------------
+
+def kafka_group(state="Stable", offsets=None, members=()):
+    return FakeBrokers({("orders", 0): (0, 100)}, groups={"billing": dict(
+        state=state, members=list(members), offsets=dict(offsets or {}))})
+
+
+KAFKA_MEMBER = dict(member_id="m-1", client_id="billing-app", client_host="/10.0.0.5",
+                    member_assignment=dict(assigned_partitions=[dict(topic="orders", partitions=[0])]))
+
+
+def test_a_kafka_group_is_inactive_once_empty_and_names_its_members_until_then():
+    kafka = kafka_group(members=[KAFKA_MEMBER])
+    store = group_gates.KafkaGroup(kafka, "billing")
+    assert store.members() == ["m-1 (client id billing-app on 10.0.0.5)"]
+    clock = FakeClock()
+    with pytest.raises(group_gates.GroupWaitFailed) as raised:
+        group_gates.wait(store, params(timeout=1.0), no_log_ends, clock=clock, sleep=clock.sleep)
+    assert str(raised.value).startswith("group 'billing' still has 1 live consumer after 1 s (m-1 (client id "
+                                        "billing-app on 10.0.0.5))")
+    kafka.groups["billing"]["state"] = "Empty"
+    assert store.members() == []
+
+
+def test_a_new_protocol_group_without_listed_members_is_still_active():
+    kafka = kafka_group()
+    kafka.groups["billing"]["type"] = "consumer"
+    assert group_gates.KafkaGroup(kafka, "billing").members() == ["members of a group in state Stable"]
+
+
+def test_a_kafka_group_flows_once_its_committed_offsets_pass_the_targets():
+    kafka = kafka_group(offsets={("orders", 0): 12}, members=[KAFKA_MEMBER])
+    result = group_gates.wait(group_gates.KafkaGroup(kafka, "billing"),
+                              params(state="flowing", targets=[target(0, 11)]), no_log_ends)
+    assert result["flowing"] == [dict(topic="orders", partition=0, target_offset=11, committed_offset=12)]
+
+
+@pytest.mark.parametrize("storage, zk_hosts, legacy, chosen", [
+    ("auto", "zk:2181", True, group_gates.ZooKeeperGroup),
+    ("auto", "zk:2181", False, group_gates.KafkaGroup),
+    ("auto", None, True, group_gates.KafkaGroup),
+    ("zookeeper", "zk:2181", False, group_gates.ZooKeeperGroup),
+    ("kafka", "zk:2181", True, group_gates.KafkaGroup),
+])
+def test_group_reader_picks_the_store(storage, zk_hosts, legacy, chosen):
+    zk = group() if legacy else FakeZooKeeper({})
+    reader = group_gates.group_reader(dict(group="billing", storage=storage, zk_hosts=zk_hosts), lambda: zk,
+                                      lambda: kafka_group())
+    assert isinstance(reader, chosen)

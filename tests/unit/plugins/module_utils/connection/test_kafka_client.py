@@ -5,6 +5,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import kafka_client
@@ -38,12 +40,14 @@ def cluster():
     })
 
 zk_args = dict(zk_hosts="fake:2181", zk_chroot="/kafka")
-real = kafka_client.KafkaLogOffsets
+real = kafka_client.KafkaBrokers
 results = {
     "cluster_info": run_module(cluster_info.main, dict(zk_args, details=False), cluster(), kafka_factory=real),
-    "consumer_offset_info": run_module(consumer_offset_info.main, dict(zk_args, groups=["billing"], log_offsets=False),
+    "consumer_offset_info": run_module(consumer_offset_info.main, dict(zk_args, groups=["billing"], log_offsets=False,
+                                                                                 storage="zookeeper"),
                                        cluster(), kafka_factory=real),
     "consumer_offset": run_module(consumer_offset.main, dict(zk_args, group="billing", target="offset", offset=7,
+                                                             storage="zookeeper",
                                                              log_offsets=False, backup_dir=sys.argv[2]),
                                   cluster(), kafka_factory=real),
 }
@@ -74,12 +78,12 @@ def test_missing_kafka_python_fails_broker_calls_with_one_line(monkeypatch):
     zk = FakeZooKeeper({"/brokers/topics/orders": b'{"partitions":{"0":[1]}}',
                         "/consumers/billing/offsets/orders/0": b"5"})
     args = dict(ZK_ARGS, groups=["billing"], kafka_bootstrap_servers=["127.0.0.1:9092"])
-    failed = run_module(consumer_offset_info.main, args, zk, kafka_factory=kafka_client.KafkaLogOffsets)
+    failed = run_module(consumer_offset_info.main, args, zk, kafka_factory=kafka_client.KafkaBrokers)
     assert failed["failed"] and failed["msg"] == missing_required_lib("kafka-python")
     assert "\n" not in failed["msg"] and "ModuleNotFoundError" in failed["exception"]
     assert zk.closed
-    zookeeper_only = run_module(consumer_offset_info.main, dict(args, log_offsets=False), zk,
-                                kafka_factory=kafka_client.KafkaLogOffsets)
+    zookeeper_only = run_module(consumer_offset_info.main, dict(args, log_offsets=False, storage="zookeeper"), zk,
+                                kafka_factory=kafka_client.KafkaBrokers)
     assert not zookeeper_only.get("failed") and [row["offset"] for row in zookeeper_only["offsets"]] == [5]
 
 
@@ -89,3 +93,79 @@ def test_kafka_exceptions_are_still_described():
     assert kafka_client.describe_kafka_exception(KafkaTimeoutError("no answer")) == \
         "Kafka error KafkaTimeoutError: KafkaTimeoutError: no answer"
     assert kafka_client.describe_kafka_exception(ValueError("x")) is None
+
+
+class _Errors:
+    """Stand-ins for kafka-python's error classes, named as it names them."""
+
+    NoError = type("NoError", (), {})
+    UnknownMemberIdError = type("UnknownMemberIdError", (), {})
+
+
+class _Admin:
+    def __init__(self, failure=None):
+        self.failure = failure
+        self.asked = []
+
+    def _maybe_fail(self):
+        if self.failure is not None:
+            raise self.failure
+
+    def alter_group_offsets(self, group, offsets):
+        self.asked.append(("alter", group, {(tp.topic, tp.partition): (o.offset, o.metadata, o.leader_epoch)
+                                            for tp, o in offsets.items()}))
+        self._maybe_fail()
+        first = sorted(offsets, key=lambda tp: tp.partition)[0]
+        return {tp: (_Errors.UnknownMemberIdError if tp == first else _Errors.NoError) for tp in offsets}
+
+    def delete_group_offsets(self, group, partitions):
+        self._maybe_fail()
+        return {tp: _Errors.NoError for tp in partitions[1:]}  # the first partition gets no answer
+
+    def list_group_offsets(self, specs):
+        self._maybe_fail()
+        kafka = kafka_client.load_kafka()
+        held = kafka.structs.OffsetAndMetadata
+        return {group: {kafka.TopicPartition("t", 0): held(5, "m", 3), kafka.TopicPartition("t", 1): held(-1, "", -1)}
+                for group in specs}
+
+    def describe_topics(self, topics):
+        self._maybe_fail()
+        return [dict(name="t", error_code=0, partitions=[dict(partition_index=1), dict(partition_index=0)]),
+                dict(name="gone", error_code=3, partitions=[])]
+
+
+def _brokers(admin):
+    brokers = kafka_client.KafkaBrokers({}, ["k1:9092"])
+    brokers._admin = admin  # pylint: disable=protected-access
+    return brokers
+
+
+def test_group_calls_send_one_request_and_name_refused_partitions():
+    admin = _Admin()
+    brokers = _brokers(admin)
+    refused = brokers.commit_offsets("g", {("t", 0): (7, "m"), ("t", 1): (9, "")})
+    assert refused == {("t", 0): "UnknownMemberIdError"}
+    assert admin.asked == [("alter", "g", {("t", 0): (7, "m", -1), ("t", 1): (9, "", -1)})]
+    assert brokers.delete_offsets("g", [("t", 0), ("t", 1)]) == {("t", 0): "no answer"}
+    assert brokers.delete_offsets("g", []) == {}
+    # A partition the coordinator holds no offset for (-1) is left out.
+    assert brokers.committed_offsets({"g": None}) == {"g": {("t", 0): (5, "m", 3)}}
+    assert brokers.topic_partitions(["t", "gone"]) == {"t": [0, 1], "gone": None}
+
+
+def test_group_call_failures_are_one_line():
+    errors = kafka_client.load_kafka().errors
+    unavailable = _brokers(_Admin(errors.CoordinatorNotAvailableError()))
+    with pytest.raises(kafka_client.KafkaClientError,
+                       match=r"^the group coordinator did not answer the committed offsets \(OffsetFetch\) "
+                             r"\(CoordinatorNotAvailableError\)"):
+        unavailable.committed_offsets({"g": None})
+    slow = _brokers(_Admin(errors.KafkaTimeoutError()))
+    with pytest.raises(kafka_client.KafkaClientError,
+                       match=r"^brokers did not answer the offset commit \(OffsetCommit\) within 30 s"):
+        slow.commit_offsets("g", {("t", 0): (1, "")})
+    refused = _brokers(_Admin(errors.GroupAuthorizationFailedError()))
+    with pytest.raises(kafka_client.KafkaClientError,
+                       match=r"^brokers refused the topic metadata request: GroupAuthorizationFailedError"):
+        refused.topic_partitions(["t"])
