@@ -11,7 +11,7 @@ from lab.errors import LabError
 TOPIC_WAIT = 60.0
 
 
-def _admin():
+def admin_client():
     from kafka.admin import KafkaAdminClient
 
     return KafkaAdminClient(bootstrap_servers=layout.BOOTSTRAP.split(","), client_id="kafka-ops-lab",
@@ -33,7 +33,7 @@ def create_topic(topic: str, partitions: int = 3, replication: int = 3, configs:
 
     created = False
     if not topic_exists(topic):
-        admin = _admin()
+        admin = admin_client()
         deadline = time.monotonic() + TOPIC_WAIT
         try:
             while not created:
@@ -77,7 +77,7 @@ def delete_topic(topic: str, timeout: float = TOPIC_WAIT) -> None:
     """Delete the topic and wait until ZooKeeper and every broker's log dir have forgotten it."""
     if not topic_exists(topic):
         return
-    admin = _admin()
+    admin = admin_client()
     try:
         admin.delete_topics([topic], timeout_ms=30000)
     finally:
