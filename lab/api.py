@@ -85,6 +85,11 @@ def consumer_start(group: str, topic: str | list[str] | None = None, kind: str =
     return message
 
 
+def consumer_config(group: str) -> dict:
+    """The group's consumer config as configure wrote it; empty when there is none."""
+    return consumer.read_config(group)
+
+
 def consumer_stop(group: str, topic: str | None = None) -> str:
     return consumer.stop(group)
 
@@ -130,3 +135,18 @@ def delete_kafka_group(group: str) -> bool:
     from lab import kafka_groups
 
     return kafka_groups.delete(group)
+
+
+def java_console_consume(topic: str, group: str | None = None, timeout_ms: int = 10000,
+                         max_messages: int | None = None, from_beginning: bool = True) -> dict:
+    """Kafka's Java console consumer on topic (a member of group when given): records, invalid batches, output."""
+    from lab import java_consumer
+
+    return java_consumer.console_consume(topic, group, timeout_ms, max_messages, from_beginning)
+
+
+def java_group_offsets(group: str) -> dict[tuple[str, int], int | None]:
+    """The group's committed offsets as Kafka's ConsumerGroupCommand --describe shows them."""
+    from lab import java_consumer
+
+    return java_consumer.committed_offsets(group)
