@@ -14,8 +14,9 @@ partition TopicPartition(topic='t', partition=1) at offset 20 failed crc check")
 fetched before it are returned by that poll() or left buffered for the next one, none is lost. But the failed
 partition's buffered fetch stays in the fetcher, and the next poll() spins at 100% CPU on it while the partition
 is fetchable at that position (also after a revoke and reassignment that lands on the same position). So the
-consumer drops that buffer at once (`_discard_failed_fetch`), which also makes a reassigned partition fetch
-afresh and fail again, the way a Java consumer re-detects it.
+consumer drops that buffer at once (`_discard_failed_fetch`). And a partition revoked and assigned again in one
+rebalance keeps its paused flag in kafka-python, so the consumer resumes what it is assigned: the partition is
+fetched afresh and fails again, the way a Java consumer re-detects it.
 
 Run by `<lab root>/app1/bin/consumer-start.sh <group>` (through lab/run_consumer.py) as
 `python modern_consumer.py --config <json>`; needs kafka-python (the repository's venv). Every consumed record is
@@ -88,6 +89,11 @@ class ModernConsumer:
         LOG.info("partitions revoked: %s", _names(revoked))
 
     def assigned(self, assigned: set[TopicPartition]) -> None:
+        # kafka-python keeps the paused flag of a partition revoked and assigned again in one rebalance; a Java
+        # consumer starts every assignment unpaused, so the partition is fetched afresh and its damage re-detected.
+        paused = set(self.consumer.paused()) & assigned
+        if paused:
+            self.consumer.resume(*paused)
         self.assignment |= assigned
         # Registered once it owns partitions: the first assignment can be empty while the topic's metadata is new.
         self.registered = self.registered or bool(assigned)

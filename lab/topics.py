@@ -11,11 +11,16 @@ from lab.errors import LabError
 TOPIC_WAIT = 60.0
 
 
-def admin_client():
+def _admin():
     from kafka.admin import KafkaAdminClient
 
     return KafkaAdminClient(bootstrap_servers=layout.BOOTSTRAP.split(","), client_id="kafka-ops-lab",
                             request_timeout_ms=30000)
+
+
+def admin_client():
+    """A KafkaAdminClient on the lab's brokers; the caller closes it."""
+    return _admin()
 
 
 def topic_exists(topic: str) -> bool:
@@ -33,7 +38,7 @@ def create_topic(topic: str, partitions: int = 3, replication: int = 3, configs:
 
     created = False
     if not topic_exists(topic):
-        admin = admin_client()
+        admin = _admin()
         deadline = time.monotonic() + TOPIC_WAIT
         try:
             while not created:
@@ -77,7 +82,7 @@ def delete_topic(topic: str, timeout: float = TOPIC_WAIT) -> None:
     """Delete the topic and wait until ZooKeeper and every broker's log dir have forgotten it."""
     if not topic_exists(topic):
         return
-    admin = admin_client()
+    admin = _admin()
     try:
         admin.delete_topics([topic], timeout_ms=30000)
     finally:
