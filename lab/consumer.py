@@ -176,8 +176,8 @@ def _modern_status(group: str) -> dict:
     partitions = []
     for topic, partition in keys:
         item = live.get(f"{topic}/{partition}", {})
-        partitions.append({"topic": topic, "partition": partition, "committed_offset": committed.get((topic, partition), -1),
-                           "position": item.get("position"), "stuck": bool(item.get("stuck")),
+        partitions.append({"topic": topic, "partition": partition,
+                           "committed_offset": committed.get((topic, partition), -1), "position": item.get("position"), "stuck": bool(item.get("stuck")),
                            "last_error": item.get("last_error")})
     description = kafka_groups.describe(group)
     members = [f"{m.get('client_id')}{m.get('client_host')} {m.get('member_id')}" for m in description.get("members", [])]
@@ -187,7 +187,8 @@ def _modern_status(group: str) -> dict:
 
 
 def format_status(current: dict) -> str:
-    lines = [f"{current.get('kind', 'legacy')} consumer group {current['group']}: {'running pid ' + str(current['pid']) if current['running'] else 'not running'}, "
+    running = f"running pid {current['pid']}" if current["running"] else "not running"
+    lines = [f"{current.get('kind', 'legacy')} consumer group {current['group']}: {running}, "
              f"{len(current['members'])} registered member(s); log {current['log_file']}"]
     for item in current["partitions"]:
         line = f"  {item['topic']} partition {item['partition']}: committed {item['committed_offset']}"
