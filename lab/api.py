@@ -70,14 +70,24 @@ def dump_log(segment: str | Path) -> str:
     return topics.dump_log(str(segment))
 
 
-def consumer_configure(group: str, topic: str | list[str]) -> Path:
-    return consumer.configure(group, topic)
+def consumer_configure(group: str, topic: str | list[str], kind: str = "legacy", dual_commit: bool = False) -> Path:
+    """Write the group's consumer config: kind "legacy" (ZooKeeper offsets) or "modern" (a Kafka group member);
+    dual_commit makes a legacy consumer commit to ZooKeeper and Kafka."""
+    return consumer.configure(group, topic, kind, dual_commit)
 
 
-def consumer_start(group: str, topic: str | None = None) -> str:
-    message = consumer.start(group, topic)
+def consumer_start(group: str, topic: str | list[str] | None = None, kind: str = "legacy",
+                   dual_commit: bool = False) -> str:
+    """Start the group's consumer (with topic: configure it first with kind and dual_commit) and wait until it
+    has registered (legacy) or has its partitions (modern)."""
+    message = consumer.start(group, topic, kind, dual_commit)
     consumer.wait_registered(group)
     return message
+
+
+def consumer_config(group: str) -> dict:
+    """The group's consumer config as configure wrote it; empty when there is none."""
+    return consumer.read_config(group)
 
 
 def consumer_stop(group: str, topic: str | None = None) -> str:
@@ -98,3 +108,45 @@ def stop_brokers() -> list[int]:
 
 def start_brokers(order: list[int] | None = None) -> None:
     cluster.start_brokers(order)
+
+
+def kafka_group_offsets(group: str) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the offset the group has committed in Kafka."""
+    from lab import kafka_groups
+
+    return kafka_groups.committed_offsets(group)
+
+
+def kafka_group_state(group: str) -> str | None:
+    """The Kafka group's state (Stable, Empty, ...), None when Kafka has no such group."""
+    from lab import kafka_groups
+
+    return kafka_groups.state(group)
+
+
+def kafka_group_describe(group: str) -> dict:
+    from lab import kafka_groups
+
+    return kafka_groups.describe(group)
+
+
+def delete_kafka_group(group: str) -> bool:
+    """Delete a group from Kafka's group coordinator; True when it was there."""
+    from lab import kafka_groups
+
+    return kafka_groups.delete(group)
+
+
+def java_console_consume(topic: str, group: str | None = None, timeout_ms: int = 10000,
+                         max_messages: int | None = None, from_beginning: bool = True) -> dict:
+    """Kafka's Java console consumer on topic (a member of group when given): records, invalid batches, output."""
+    from lab import java_consumer
+
+    return java_consumer.console_consume(topic, group, timeout_ms, max_messages, from_beginning)
+
+
+def java_group_offsets(group: str) -> dict[tuple[str, int], int | None]:
+    """The group's committed offsets as Kafka's ConsumerGroupCommand --describe shows them."""
+    from lab import java_consumer
+
+    return java_consumer.committed_offsets(group)

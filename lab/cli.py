@@ -33,10 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     produce.add_argument("--partitions", type=int, default=3)
     produce.add_argument("--records-per-batch", type=int, default=1)
 
-    consumer = commands.add_parser("consumer", help="the legacy ZooKeeper-offset consumer on app1")
+    consumer = commands.add_parser("consumer", help="app1's consumers: legacy (ZooKeeper offsets) or modern (Kafka)")
     consumer.add_argument("action", choices=["configure", "start", "stop", "status"])
     consumer.add_argument("--group", required=True)
     consumer.add_argument("--topic", action="append", help="topic to consume (configure; repeatable)")
+    consumer.add_argument("--kind", choices=["legacy", "modern"], default="legacy",
+                          help="with --topic: a legacy ZooKeeper-offset consumer or a modern Kafka group member")
+    consumer.add_argument("--dual-commit", action="store_true",
+                          help="with --topic, legacy only: commit to ZooKeeper and Kafka (dual.commit.enabled)")
     consumer.add_argument("--json", action="store_true")
 
     corrupt = commands.add_parser("corrupt", help="flip one bit in the batch holding an offset")
@@ -108,10 +112,10 @@ def _consumer(args: argparse.Namespace, consumer) -> int:
     if args.action == "configure":
         if not args.topic:
             raise SystemExit("consumer configure needs --topic")
-        print(f"wrote {consumer.configure(args.group, args.topic)}")
+        print(f"wrote {consumer.configure(args.group, args.topic, args.kind, args.dual_commit)}")
     elif args.action == "start":
         if args.topic:
-            consumer.configure(args.group, args.topic)
+            consumer.configure(args.group, args.topic, args.kind, args.dual_commit)
         print(consumer.start(args.group))
         consumer.wait_registered(args.group)
     elif args.action == "stop":

@@ -1,4 +1,5 @@
-"""`lab consumer configure|start|stop|status`: the legacy consumer on app1, through its service scripts."""
+"""`lab consumer configure|start|stop|status`: app1's consumers, legacy (ZooKeeper offsets) or modern (Kafka
+offsets), through one set of service scripts; the group's config says which kind runs."""
 
 from __future__ import annotations
 
@@ -52,11 +53,25 @@ def _check_group(group: str) -> None:
         raise LabError(f"invalid consumer group name {group!r}: use letters, digits, '-', '_' or '.'")
 
 
-def configure(group: str, topics: list[str] | str) -> Path:
+KINDS = ("legacy", "modern")
+# The client id the modern consumer gives Kafka: DescribeGroups shows it for each member, naming the lab's app.
+MODERN_CLIENT_ID = f"kafka-ops-lab-{layout.APP_HOST}"
+
+
+def configure(group: str, topics: list[str] | str, kind: str = "legacy", dual_commit: bool = False) -> Path:
+    """Write the group's config. kind "modern" runs a Kafka group member; dual_commit (legacy only) also commits
+    every offset to Kafka, like the old consumer's offsets.storage=kafka with dual.commit.enabled=true."""
     _check_group(group)
+    if kind not in KINDS:
+        raise LabError(f"consumer kind {kind!r} is not one of {', '.join(KINDS)}")
+    if dual_commit and kind != "legacy":
+        raise LabError(f"dual commit is a legacy consumer's option; group {group} is configured as {kind}")
     topics = [topics] if isinstance(topics, str) else list(topics)
     config = {
         "group": group,
+        "kind": kind,
+        "dual_commit": dual_commit,
+        "client_id": MODERN_CLIENT_ID,
         "topics": topics,
         "zk_hosts": layout.ZK_HOSTS,
         "zk_chroot": layout.ZK_CHROOT,
@@ -72,10 +87,24 @@ def configure(group: str, topics: list[str] | str) -> Path:
     return path
 
 
-def start(group: str, topic: str | None = None) -> str:
+def read_config(group: str) -> dict:
+    try:
+        return json.loads(config_file(group).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def kind(group: str) -> str:
+    """The kind of consumer the group's config runs; legacy for a config written before there were kinds."""
+    return read_config(group).get("kind", "legacy")
+
+
+def start(group: str, topic: str | list[str] | None = None, kind: str = "legacy", dual_commit: bool = False) -> str:
+    """Start the group's consumer; with topic, (re)write its config first (kind, dual_commit), else use the
+    config there is."""
     _check_group(group)
     if topic is not None:
-        configure(group, topic)
+        configure(group, topic, kind, dual_commit)
     elif not config_file(group).exists():
         raise LabError(f"consumer group {group} has no config: run python -m lab consumer configure --group {group} "
                        "--topic T first")
@@ -86,7 +115,8 @@ def start(group: str, topic: str | None = None) -> str:
 
 
 def wait_registered(group: str, timeout: float = 30.0) -> None:
-    """Wait until the consumer has registered in ZooKeeper, or raise naming its log."""
+    """Wait until the consumer has registered in ZooKeeper (legacy) or got its partitions from the group
+    coordinator (modern), or raise naming its log."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -116,7 +146,10 @@ def read_state(group: str) -> dict:
 
 
 def status(group: str) -> dict:
-    """Per partition: the committed ZooKeeper offset, whether the consumer is stuck there and its last error."""
+    """Per partition: the committed offset (ZooKeeper for a legacy group, Kafka for a modern one), whether the
+    consumer is stuck there and its last error."""
+    if kind(group) == "modern":
+        return _modern_status(group)
     state = read_state(group) if pid(group) is not None else {}
     partitions = []
     with zk.client() as client:
@@ -128,12 +161,34 @@ def status(group: str) -> dict:
                 partitions.append({"topic": topic, "partition": int(partition), "committed_offset": committed,
                                    "position": live.get("position"), "stuck": bool(live.get("stuck")),
                                    "last_error": live.get("last_error")})
-    return {"group": group, "running": pid(group) is not None, "pid": pid(group), "members": members,
-            "partitions": partitions, "log_file": str(log_file(group)), "output_file": str(output_file(group))}
+    return {"group": group, "kind": "legacy", "running": pid(group) is not None, "pid": pid(group),
+            "members": members, "partitions": partitions, "log_file": str(log_file(group)),
+            "output_file": str(output_file(group))}
+
+
+def _modern_status(group: str) -> dict:
+    from lab import kafka_groups
+
+    state = read_state(group) if pid(group) is not None else {}
+    live = state.get("partitions", {})
+    committed = kafka_groups.committed_offsets(group)
+    keys = sorted(set(committed) | {(key.rsplit("/", 1)[0], int(key.rsplit("/", 1)[1])) for key in live})
+    partitions = []
+    for topic, partition in keys:
+        item = live.get(f"{topic}/{partition}", {})
+        partitions.append({"topic": topic, "partition": partition,
+                           "committed_offset": committed.get((topic, partition), -1), "position": item.get("position"), "stuck": bool(item.get("stuck")),
+                           "last_error": item.get("last_error")})
+    description = kafka_groups.describe(group)
+    members = [f"{m.get('client_id')}{m.get('client_host')} {m.get('member_id')}" for m in description.get("members", [])]
+    return {"group": group, "kind": "modern", "running": pid(group) is not None, "pid": pid(group),
+            "members": members, "group_state": description.get("group_state"), "partitions": partitions,
+            "log_file": str(log_file(group)), "output_file": str(output_file(group))}
 
 
 def format_status(current: dict) -> str:
-    lines = [f"consumer group {current['group']}: {'running pid ' + str(current['pid']) if current['running'] else 'not running'}, "
+    running = f"running pid {current['pid']}" if current["running"] else "not running"
+    lines = [f"{current.get('kind', 'legacy')} consumer group {current['group']}: {running}, "
              f"{len(current['members'])} registered member(s); log {current['log_file']}"]
     for item in current["partitions"]:
         line = f"  {item['topic']} partition {item['partition']}: committed {item['committed_offset']}"

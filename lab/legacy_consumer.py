@@ -5,6 +5,9 @@ It behaves the way ZookeeperConsumerConnector did where the collection cares:
   ephemeral `/consumers/<g>/owners/<topic>/<partition>` = `<consumerId>-0`;
 - reads its start offsets from `/consumers/<g>/offsets/<topic>/<partition>` once, at start (no offset: earliest);
 - commits the next offset to read as decimal text every second and on shutdown (SIGTERM);
+- with `dual_commit` (the old consumer's offsets.storage=kafka plus dual.commit.enabled=true) every commit also
+  goes to Kafka, as an OffsetCommit of generation -1 and no member (KafkaAdminClient.alter_group_offsets, which is
+  what the old consumer's commit looked like), and at start it reads both stores and takes the larger offset;
 - fetches with kafka-python and check_crcs=True; on a CRC failure it logs the client's error, keeps the stored
   offset on the bad record and stops consuming that partition, continuing with the others.
 
@@ -28,7 +31,8 @@ import time
 import uuid
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import CorruptRecordError, KafkaError
+from kafka.errors import CorruptRecordError, KafkaError, NoError
+from kafka.structs import OffsetAndMetadata
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError, NoNodeError
 
@@ -86,6 +90,8 @@ class LegacyConsumer:
         self.readers: list[PartitionReader] = []
         self.owned: list[str] = []
         self.registered = False
+        self.dual_commit = bool(config.get("dual_commit"))
+        self.admin = None
 
     # -- ZooKeeper paths of the old consumer
     def _group_path(self, *parts: object) -> str:
@@ -102,8 +108,20 @@ class LegacyConsumer:
             return None
         return int(data.decode().strip())
 
+    def _kafka_offsets(self) -> dict[TopicPartition, int]:
+        """The group's offsets in Kafka (dual commit only): the old consumer read them next to ZooKeeper's."""
+        found = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
+        return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+
     def register(self) -> None:
         self.zk.start(timeout=15)
+        kafka_offsets = {}
+        if self.dual_commit:
+            from kafka.admin import KafkaAdminClient
+
+            self.admin = KafkaAdminClient(bootstrap_servers=self.config["bootstrap_servers"],
+                                          client_id=self.consumer_id, request_timeout_ms=30000)
+            kafka_offsets = self._kafka_offsets()
         subscription = {topic: 1 for topic in self.config["topics"]}
         registration = {"version": 1, "subscription": subscription, "pattern": "static",
                         "timestamp": str(int(time.time() * 1000))}
@@ -114,11 +132,15 @@ class LegacyConsumer:
             for partition in self._partitions(topic):
                 self._claim(topic, partition)
                 reader = PartitionReader(topic, partition, self.config["bootstrap_servers"], self.consumer_id)
-                stored = self._read_offset(topic, partition)
+                in_zookeeper = self._read_offset(topic, partition)
+                in_kafka = kafka_offsets.get(reader.tp)
+                found = [offset for offset in (in_zookeeper, in_kafka) if offset is not None]
+                stored = max(found) if found else None
                 reader.start_at(stored)
-                reader.committed = stored
+                reader.committed = stored if in_zookeeper == in_kafka or not self.dual_commit else None
                 LOG.info("%s partition=%d starts at offset %d (%s)", topic, partition, reader.position,
-                         "from ZooKeeper" if stored is not None else "earliest, no stored offset")
+                         f"ZooKeeper {in_zookeeper}, Kafka {in_kafka}" if self.dual_commit
+                         else "from ZooKeeper" if stored is not None else "earliest, no stored offset")
                 self.readers.append(reader)
         self.registered = True
 
@@ -136,16 +158,33 @@ class LegacyConsumer:
                 time.sleep(0.5)
 
     def commit(self) -> None:
-        for reader in self.readers:
-            if reader.position is not None and reader.position != reader.committed:
-                path = self._group_path("offsets", reader.topic, reader.partition)
-                value = str(reader.position).encode()
-                if self.zk.exists(path):
-                    self.zk.set(path, value)
-                else:
-                    self.zk.create(path, value, makepath=True)
-                reader.committed = reader.position
+        changed = [reader for reader in self.readers
+                   if reader.position is not None and reader.position != reader.committed]
+        for reader in changed:
+            path = self._group_path("offsets", reader.topic, reader.partition)
+            value = str(reader.position).encode()
+            if self.zk.exists(path):
+                self.zk.set(path, value)
+            else:
+                self.zk.create(path, value, makepath=True)
+        if changed and self.admin is not None and not self._commit_to_kafka(changed):
+            return
+        for reader in changed:
+            reader.committed = reader.position
         self._write_state()
+
+    def _commit_to_kafka(self, readers: list[PartitionReader]) -> bool:
+        """The dual commit's second write; False (retried at the next commit) when Kafka refused any of it."""
+        offsets = {reader.tp: OffsetAndMetadata(reader.position, "", -1) for reader in readers}
+        try:
+            results = self.admin.alter_group_offsets(self.group, offsets)
+        except KafkaError as error:
+            LOG.warning("dual commit to Kafka failed, retrying at the next commit: %s", error)
+            return False
+        failed = {tp: error for tp, error in results.items() if error is not NoError}
+        if failed:
+            LOG.warning("dual commit to Kafka refused, retrying at the next commit: %s", failed)
+        return not failed
 
     def _write_state(self) -> None:
         state = {
@@ -211,6 +250,8 @@ class LegacyConsumer:
             self.registered = False
             for reader in self.readers:
                 reader.close()
+            if self.admin is not None:
+                self.admin.close()
             self.zk.stop()
             self.zk.close()
             LOG.info("consumer %s shut down", self.consumer_id)

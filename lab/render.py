@@ -154,8 +154,9 @@ def broker_command(root: Path, broker_id: int) -> list[str]:
 
 
 def consumer_command(root: Path) -> list[str]:
-    """The consumer's command line without its config argument (the start script appends it per group)."""
-    return [layout.venv_python(), str(layout.REPO / "lab" / "legacy_consumer.py")]
+    """The consumer's command line without its config argument (the start script appends it per group): the
+    launcher that runs the legacy or the modern consumer, whichever the group's config names."""
+    return [layout.venv_python(), str(layout.REPO / "lab" / "run_consumer.py")]
 
 
 _RUNNING_FUNCTION = """\

@@ -1,7 +1,8 @@
 """The situations the integration tests and the benchmarks set up on the lab, and how they leave it again.
 
 Both import them from here, so a test and a benchmark of the same situation set up the same thing:
-a consumer group stuck on a record damaged on every replica (make_stuck_group, then cleanup), and a group
+a consumer group stuck on a record damaged on every replica, legacy (make_stuck_group) or with its offsets in
+Kafka (make_stuck_kafka_group), then cleanup; and a group
 of thousands of partitions as ZooKeeper metadata only, in a chroot of its own (private_group).
 """
 
@@ -35,19 +36,45 @@ def make_stuck_group(name: str, count: int = 150, offset: int = 20) -> dict:
     every replica, and consumer group `name` stuck on it; returns what lab.corrupt broke."""
     api.produce(name, count, partitions=3)
     broken = api.corrupt(name, 1, offset, "all")
-    ends = api.end_offsets(name)
     api.consumer_start(name, name)
+    _wait_stuck_and_settled(name, {name: api.end_offsets(name)}, 1)
+    return broken
+
+
+def make_stuck_kafka_group(name: str, count: int = 150, offset: int = 20, second_topic: bool = False) -> dict:
+    """make_stuck_group for a modern consumer, whose offsets live in Kafka: a topic `name` of `count` records over
+    3 partitions, the record at `offset` of partition 1 damaged on every replica, and group `name` stuck on it with
+    its other partitions committed at log end. With second_topic, topic `name`-b gets the same and the group
+    consumes both, stuck on both; the answer then holds what lab.corrupt broke there under "second"."""
+    topics = [name, f"{name}-b"] if second_topic else [name]
+    broken = {}
+    for topic in topics:
+        api.produce(topic, count, partitions=3)
+        broken[topic] = api.corrupt(topic, 1, offset, "all")
+    api.consumer_start(name, topics, kind="modern")
+    _wait_stuck_and_settled(name, {topic: api.end_offsets(topic) for topic in topics}, len(topics))
+    answer = broken[name]
+    if second_topic:
+        answer = dict(answer, second=broken[topics[1]])
+    return answer
+
+
+def _wait_stuck_and_settled(group: str, ends: dict[str, dict[int, int]], stuck_partitions: int) -> None:
+    """Wait until the group's consumer is stuck on stuck_partitions partitions and has committed every other
+    partition of `ends` ({topic: {partition: log end}}) at its log end."""
     deadline = time.monotonic() + 60
+    total = sum(len(partitions) for partitions in ends.values())
     while time.monotonic() < deadline:
         # Stuck on the damage, and done with every other partition: nothing it commits later changes a test's
         # "offsets before".
-        partitions = api.consumer_status(name)["partitions"]
+        partitions = api.consumer_status(group)["partitions"]
         stuck = [p for p in partitions if p["stuck"]]
-        done = [p for p in partitions if not p["stuck"] and p["committed_offset"] >= ends.get(p["partition"], 0)]
-        if stuck and len(stuck) + len(done) == len(ends):
-            return broken
+        done = [p for p in partitions
+                if not p["stuck"] and p["committed_offset"] >= ends.get(p["topic"], {}).get(p["partition"], 0)]
+        if len(stuck) >= stuck_partitions and len(stuck) + len(done) == total:
+            return
         time.sleep(0.5)
-    raise LabError(f"consumer {name} did not get stuck and settle: {api.consumer_status(name)}")
+    raise LabError(f"consumer {group} did not get stuck and settle: {api.consumer_status(group)}")
 
 
 def journal(group: str) -> dict | None:
@@ -61,15 +88,19 @@ def remove_journal(group: str) -> None:
 
 
 def cleanup(group: str) -> None:
-    """Leave the lab as the scenario found it: consumer stopped, brokers up and in sync, journal, topic and
-    group gone."""
+    """Leave the lab as the scenario found it: consumer stopped, brokers up and in sync, journal, topics and
+    group gone (its ZooKeeper tree, and for a modern or dual-commit group its Kafka group too)."""
+    config = api.consumer_config(group)
     try:
         api.consumer_stop(group)
     finally:
         api.start_brokers()
         remove_journal(group)
-        api.delete_topic(group)
+        for topic in dict.fromkeys([group, *config.get("topics", [])]):
+            api.delete_topic(topic)
         api.delete_group(group)
+        if config.get("kind") == "modern" or config.get("dual_commit"):
+            api.delete_kafka_group(group)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,11 @@ def _admin():
                             request_timeout_ms=30000)
 
 
+def admin_client():
+    """A KafkaAdminClient on the lab's brokers; the caller closes it."""
+    return _admin()
+
+
 def topic_exists(topic: str) -> bool:
     with zk.client() as client:
         return client.exists(f"/brokers/topics/{topic}") is not None
