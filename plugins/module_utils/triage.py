@@ -16,6 +16,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 BROKER_RESTARTS = ("full_stop", "rolling", "none")
+OFFSET_STORAGES = ("auto", "zookeeper", "kafka")
+# What broker_restart means when not given: a ZooKeeper-stored group's offsets can move with the brokers
+# stopped, a Kafka-stored group's only through its running group coordinator.
+DEFAULT_RESTART = {"zookeeper": "full_stop", "kafka": "none", "auto": "full_stop"}
 # Journal phases after which a rerun resumes the old plan instead of deciding again: the offsets may have moved.
 RESUMED_PHASES = ("moving_offsets", "offsets_moved")
 SHOWN = 10
@@ -114,15 +118,21 @@ def read_settings(raw: dict) -> dict:
     group = raw.get("consumer_group")
     if not isinstance(group, str) or not group.strip():
         raise DecisionInputError("pass -e consumer_group=<the stuck group>")
-    restart = raw.get("broker_restart") or "full_stop"
-    if restart not in BROKER_RESTARTS:
+    restart = raw.get("broker_restart") or ""
+    if restart and restart not in BROKER_RESTARTS:
         raise DecisionInputError(f"broker_restart must be full_stop, rolling or none, got {restart!r}")
+    storage = raw.get("offset_storage") or "auto"
+    if storage not in OFFSET_STORAGES:
+        raise DecisionInputError(f"offset_storage must be auto, zookeeper or kafka, got {storage!r}")
     return dict(
         group=group.strip(),
+        offset_storage=storage,
+        # Empty until the group's storage is known: the default depends on it (DEFAULT_RESTART).
+        broker_restart_asked=restart,
+        broker_restart=restart or DEFAULT_RESTART[storage],
         topics=as_list(raw.get("topics"), "topics"),
         partitions=as_list(raw.get("partitions"), "partitions", int),
         offsets=_explicit_offsets(raw.get("offsets")),
-        broker_restart=restart,
         max_skipped_records=_number(raw.get("max_skipped_records", 10000), "max_skipped_records", integer=True),
         stuck_interval=_number(raw.get("stuck_interval", 10), "stuck_interval"),
         allow_intact_replica=_flag(raw.get("allow_intact_replica", False), "allow_intact_replica"),
@@ -156,7 +166,9 @@ def _answer(settings: dict, **fields: Any) -> dict:
         need=None, action=None, message="", group=settings["group"], broker_restart=settings["broker_restart"],
         resumed=False, resumed_phase=None, scan_requests={}, watch=None, stuck=[], targets=[], undamaged=[],
         refusals=[], unreadable_offsets=[], stop_order=[], bring_back=[], host_groups=[], phases=_phases(),
-        move=dict(log_offsets=settings["broker_restart"] != "full_stop"), rolled=[], backup_file=None,
+        offset_storage=settings.get("offset_storage", "auto"),
+        move=dict(log_offsets=settings["broker_restart"] != "full_stop",
+                  storage=settings.get("offset_storage", "auto")), rolled=[], backup_file=None,
         cluster={}, controller_id=None, broker_ids=[], group_state=[], watched_seconds=0, explicit=False,
         outcome=None, journal_planned=None, journal_moving=None, journal_update=None, settings=settings,
         verify_targets=[])
@@ -213,7 +225,8 @@ def _resume(settings: dict, journal: dict, consumers: list[str]) -> dict:
     targets = plan.get("targets") or []
     phase = journal["phase"]
     answer = _answer(
-        {**settings, "broker_restart": journal.get("broker_restart") or settings["broker_restart"]},
+        {**settings, "broker_restart": journal.get("broker_restart") or settings["broker_restart"],
+         "offset_storage": journal.get("offset_storage") or settings["offset_storage"]},
         resumed=True, resumed_phase=phase, targets=targets, stuck=plan.get("stuck") or [],
         undamaged=plan.get("undamaged") or [], cluster=plan.get("cluster") or {},
         controller_id=plan.get("controller_id"), broker_ids=plan.get("broker_ids") or [],
@@ -264,6 +277,35 @@ def _health_refusal(brokers: dict[str, int], cluster: dict) -> Optional[str]:
             f"{summary.get('under_replicated', 0)} under-replicated and {summary.get('offline', 0)} offline "
             "partition(s). Bring the missing brokers back (broker_service start) and let followers catch up, "
             "then rerun.")
+
+
+def _storage(settings: dict, groups: list[dict]) -> tuple[str, Optional[str]]:
+    """Where the group's offsets live (zookeeper, kafka, or auto when no store has it), from consumer_offset_info's
+    groups, and a refusal when that cannot be decided."""
+    asked = settings["offset_storage"]
+    # Results without a storage key come from ZooKeeper (the only store consumer_offset_info read before).
+    found = sorted({g.get("storage", "zookeeper") for g in groups
+                    if g.get("group") == settings["group"] and g.get("state") != "absent"} - {None})
+    if asked != "auto":
+        return asked, None
+    if len(found) > 1:
+        return "auto", (f"Group {settings['group']} has offsets in ZooKeeper and in Kafka (an old consumer with "
+                        "offsets.storage=kafka or dual.commit.enabled): rerun with offset_storage=zookeeper or "
+                        "offset_storage=kafka, the store its consumers start from. Nothing was changed.")
+    return (found[0] if found else "auto"), None
+
+
+def _of_storage(result: dict, storage: str) -> dict:
+    """consumer_offset_info's result narrowed to one store (rows without a storage key are ZooKeeper's)."""
+    if storage == "auto":
+        return result
+
+    def mine(entry: dict) -> bool:
+        return (entry.get("storage") or "zookeeper") == storage
+
+    return dict(result, groups=[g for g in result.get("groups") or [] if mine(g) or g.get("storage", "") is None],
+                offsets=[o for o in result.get("offsets") or [] if mine(o)],
+                unreadable_offsets=[] if storage == "kafka" else result.get("unreadable_offsets") or [])
 
 
 def _lagging(sample: dict, partitions: list[int]) -> list[dict]:
@@ -457,8 +499,12 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
         return _answer(settings, need="sample", bring_back=bring_back)
 
     cluster = sample.get("cluster") or {}
+    storage, storage_refusal = _storage(settings, sample.get("groups") or [])
+    settings = dict(settings, offset_storage=storage,
+                    broker_restart=settings["broker_restart_asked"] or DEFAULT_RESTART[storage])
+    sample = _of_storage(sample, storage)
     groups = sample.get("groups") or []
-    group_active = any(g.get("state") == "active" for g in groups if g.get("group") == settings["group"])
+    group_active = any(g.get("active", g.get("state") == "active") for g in groups)
     answer = _answer(settings, bring_back=bring_back, cluster=cluster.get("summary") or {},
                      controller_id=cluster.get("controller_id"), broker_ids=cluster.get("broker_ids") or [],
                      group_state=groups, unreadable_offsets=_unreadable(sample),
@@ -468,15 +514,24 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
         answer.update(action="refuse", message=message, refusals=refusals or [message])
         return answer
 
+    if storage_refusal:
+        return refuse(storage_refusal)
+    if storage == "kafka" and settings["broker_restart"] == "full_stop":
+        return refuse(f"broker_restart=full_stop stops every broker, but group {settings['group']} keeps its offsets "
+                      "in Kafka, whose group coordinator must run to move them: rerun with broker_restart=none (the "
+                      "default for such groups) or rolling. Nothing was changed.")
+    if watch is not None:
+        watch = _of_storage(watch, storage)
     if answer["unreadable_offsets"]:
         return refuse(_unreadable_refusal(settings["group"], answer["unreadable_offsets"]))
     unhealthy = _health_refusal(brokers, cluster)
     if unhealthy:
         return refuse(unhealthy[0].upper() + unhealthy[1:])
     offsets = sample.get("offsets") or []
-    if all(g.get("state") == "absent" for g in groups if g.get("group") == settings["group"]) or not offsets:
+    if not offsets:
         topics = f" for topics {', '.join(settings['topics'])}" if settings["topics"] else ""
-        return refuse(f"Group {settings['group']} has no committed offsets in ZooKeeper{topics}: check the group "
+        where = {"zookeeper": "in ZooKeeper", "kafka": "in Kafka"}.get(storage, "in ZooKeeper nor in Kafka")
+        return refuse(f"Group {settings['group']} has no committed offsets {where}{topics}: check the group "
                       "name (and topics) and rerun. Nothing was changed.")
 
     if settings["offsets"]:
@@ -550,6 +605,7 @@ def journal_entry(answer: dict, started_at: str) -> dict:
     """What the journal keeps of a run that acts: enough for a rerun to resume without deciding again."""
     return dict(
         phase="planned", started_at=started_at, group=answer["group"], broker_restart=answer["broker_restart"],
+        offset_storage=answer["offset_storage"],
         stop_order=answer["stop_order"], rolled=[], backup_file=None, report=None, refusal=None,
         decision={key: answer[key] for key in ("targets", "stuck", "undamaged", "cluster", "controller_id",
                                                "broker_ids", "explicit")})
@@ -576,9 +632,9 @@ def after_offset_change(answer: dict, result: dict, check_mode: bool = False) ->
         return answer
     changed = bool(result.get("changed")) and not check_mode
     members = result.get("members") or []
-    if result.get("group_state") == "active" and members:
+    if result.get("group_state") not in (None, "inactive", "absent", "Empty", "Dead") and members:
         # Phrased here: the module's own message names module options this playbook does not expose.
-        shown = ", ".join(str(member) for member in members[:5]) + (" ..." if len(members) > 5 else "")
+        shown = ", ".join(_member(member) for member in members[:5]) + (" ..." if len(members) > 5 else "")
         reason = (f"group {answer['group']} has {len(members)} live consumer(s) again ({shown}), started outside "
                   "this run after its consumers were stopped; they would overwrite the change")
     else:
@@ -603,6 +659,13 @@ def after_offset_change(answer: dict, result: dict, check_mode: bool = False) ->
     answer["journal_update"] = None if check_mode else dict(phase="refused", refusal=message,
                                                             backup_file=answer["backup_file"])
     return answer
+
+
+def _member(member: Any) -> str:
+    """A legacy consumer id as it is, a Kafka group member by client id and host."""
+    if isinstance(member, dict):
+        return f"client id {member.get('client_id') or '?'} on {member.get('host') or '?'}"
+    return str(member)
 
 
 def refusal_for_bad_input(error: DecisionInputError, raw_settings: Any) -> dict:

@@ -169,7 +169,9 @@ options:
   force:
     description:
       - Change a ZooKeeper-stored group's offsets even though it has live members (they will overwrite the
-        change). Not accepted for Kafka-stored groups, whose coordinator refuses such a change anyway.
+        change).
+      - For a Kafka-stored group, whose coordinator refuses such a change anyway, only check mode accepts it,
+        planning despite the members (a playbook's check run, whose consumers were not really stopped).
     type: bool
     default: false
   wait_inactive:
@@ -435,7 +437,7 @@ def run(runner: ModuleRunner) -> dict:
     if storage == "both":
         raise ModuleError(f"group '{params['group']}' has offsets in ZooKeeper and in Kafka: pass storage=zookeeper "
                           "or storage=kafka to change one of them")
-    if params["force"]:
+    if params["force"] and not runner.check_mode:
         raise ModuleError("force=true applies to ZooKeeper-stored groups only: Kafka's coordinator refuses admin "
                           "commits while a group has members; stop them or pass wait_inactive=<seconds>")
     kafka = runner.kafka()

@@ -28,17 +28,19 @@ class ChangeRefused(OffsetDataError):
 
 
 def check_group(kafka, group: str, view: kafka_groups.KafkaGroup, wait_inactive: float, check_mode: bool,
-                warn: Callable[[str], None], waiter=kafka_offset_store.wait_until_inactive) -> kafka_groups.KafkaGroup:
-    """The group as it is when the change may go ahead: it exists and has no member (after waiting)."""
+                warn: Callable[[str], None], force: bool = False,
+                waiter=kafka_offset_store.wait_until_inactive) -> kafka_groups.KafkaGroup:
+    """The group as it is when the change may go ahead: it exists and has no member (after waiting). Check mode
+    plans despite members when asked to wait or forced, since it writes nothing."""
     if view.state == "absent":
         raise ChangeRefused(f"group '{group}' is not known to Kafka (no broker lists it and it has no committed "
                             "offsets): check the group name, or pass storage=zookeeper for a legacy group",
                             group_state="absent", members=[])
     if not view.active:
         return view
-    if wait_inactive > 0 and check_mode:
-        warn(f"group '{group}' is {view.state} with {kafka_groups.member_phrase(view)}; the real run waits up to "
-             f"{wait_inactive} s for it to become Empty")
+    if check_mode and (wait_inactive > 0 or force):
+        then = f"waits up to {wait_inactive} s for it to become Empty" if wait_inactive > 0 else "refuses it"
+        warn(f"group '{group}' is {view.state} with {kafka_groups.member_phrase(view)}; the real run {then}")
         return view
     if wait_inactive > 0:
         view = waiter(kafka, group, wait_inactive)
@@ -81,7 +83,7 @@ def change(runner, kafka, origin: str, params: dict[str, Any], view: kafka_group
            file_metadata: dict[TopicPartition, str]) -> dict[str, Any]:
     """Plan, back up, commit and read back; returns the module result or raises with one line."""
     group, target = params["group"], params["target"]
-    view = check_group(kafka, group, view, params["wait_inactive"], runner.check_mode, runner.warn)
+    view = check_group(kafka, group, view, params["wait_inactive"], runner.check_mode, runner.warn, params["force"])
     if view.state != "absent":
         # What the group holds now, after any wait: the guard compares with this read.
         committed = kafka.committed_offsets({group: None}).get(group) or {}

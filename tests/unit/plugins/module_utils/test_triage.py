@@ -213,14 +213,17 @@ def test_an_unhealthy_cluster_refuses(ids, healthy, match):
     assert re.search(match, answer["message"])
 
 
-@pytest.mark.parametrize("facts", [
-    {"groups": [{"group": "billing", "state": "absent", "members": []}], "offsets": []},
-    {"groups": [{"group": "billing", "state": "inactive", "members": []}], "offsets": []},
+@pytest.mark.parametrize("facts, where", [
+    ({"groups": [{"group": "billing", "state": "absent", "storage": None, "members": []}], "offsets": []},
+     "in ZooKeeper nor in Kafka"),
+    ({"groups": [{"group": "billing", "state": "inactive", "members": []}], "offsets": []}, "in ZooKeeper"),
+    ({"groups": [{"group": "billing", "state": "Empty", "storage": "kafka", "members": []}], "offsets": []},
+     "in Kafka"),
 ])
-def test_a_group_without_offsets_refuses(facts):
+def test_a_group_without_offsets_refuses(facts, where):
     answer = decide(settings(topics="orders"), sample={**sample([]), **facts})
     assert answer["action"] == "refuse"
-    assert "has no committed offsets in ZooKeeper for topics orders" in answer["message"]
+    assert f"has no committed offsets {where} for topics orders" in answer["message"]
 
 
 def test_damage_on_every_replica_gives_the_next_valid_offset_and_the_damage():
@@ -348,7 +351,7 @@ def test_full_stop_stops_the_controller_last_and_starts_it_first():
         "skip_corrupt_start_first": ["kafka2"], "skip_corrupt_start_then": ["kafka3", "kafka1"]}
     assert answer["phases"] == dict(stop_consumers=True, stop_brokers=True, move_offsets=True, roll_brokers=False,
                                     start_brokers=True, start_consumers=True, verify=True)
-    assert answer["move"] == {"log_offsets": False}
+    assert answer["move"] == {"log_offsets": False, "storage": "zookeeper"}
     assert answer["verify_targets"] == [{"topic": "orders", "partition": 1, "target_offset": 25}]
     assert answer["journal_planned"]["phase"] == "planned"
     assert answer["journal_planned"]["stop_order"] == answer["stop_order"]
@@ -363,7 +366,7 @@ def test_rolling_restarts_every_broker_after_the_move_controller_last():
     assert groups_of(answer) == {"skip_corrupt_consumers": ["app1"], "skip_corrupt_roll_first": ["kafka1", "kafka3"],
                                  "skip_corrupt_roll_last": ["kafka2"]}
     assert answer["phases"]["roll_brokers"] and not answer["phases"]["stop_brokers"]
-    assert answer["move"] == {"log_offsets": True}
+    assert answer["move"] == {"log_offsets": True, "storage": "zookeeper"}
     assert answer["journal_planned"] is None, "nothing to bring back from a rolling run that stops early"
     assert answer["journal_moving"]["phase"] == "moving_offsets" and answer["journal_moving"]["rolled"] == []
 
@@ -483,3 +486,83 @@ def test_a_run_that_moved_no_offsets_has_nothing_to_judge():
     resumed = decide(journal=journal("offsets_moved"))
     answer = triage.after_offset_change(resumed, {"skipped": True})
     assert answer["outcome"]["moved"] and answer["journal_update"] is None
+
+
+# Kafka-stored groups ------------------------------------------------------------------------------------------
+
+def kafka_sample(offsets, state="Stable", zookeeper=False, **extra):
+    """consumer_offset_info's answer for a group whose offsets Kafka stores (and ZooKeeper too, if asked)."""
+    result = sample(offsets, **extra)
+    groups = [{"group": "billing", "storage": "kafka", "state": state, "active": state not in ("Empty", "Dead"),
+               "members": [{"client_id": "billing-app", "host": "10.0.0.5"}] if state == "Stable" else []}]
+    rows = [dict(entry, storage="kafka", path=None) for entry in offsets]
+    if zookeeper:
+        groups.append({"group": "billing", "storage": "zookeeper", "state": "inactive", "active": False, "members": []})
+        rows += [dict(entry, storage="zookeeper") for entry in offsets]
+    return dict(result, groups=groups, offsets=rows)
+
+
+DAMAGED_EVERYWHERE = scans_of(*(scan(b, 1, 20, 25) for b in (1, 2, 3)),
+                              records=[record(b, 1, 20, 24) for b in (1, 2, 3)])
+
+
+def test_a_kafka_group_skips_with_the_brokers_untouched_by_default():
+    answer = decide(sample=kafka_sample([offset(1, 20)]), scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and answer["offset_storage"] == "kafka"
+    assert answer["broker_restart"] == "none" and answer["move"] == {"log_offsets": True, "storage": "kafka"}
+    assert not answer["phases"]["stop_brokers"] and not answer["phases"]["start_brokers"]
+    assert [(t["committed_offset"], t["target_offset"]) for t in answer["targets"]] == [(20, 25)]
+    assert journal_of(answer)["offset_storage"] == "kafka"
+
+
+def journal_of(answer):
+    return answer["journal_moving"]
+
+
+def test_a_kafka_group_refuses_full_stop():
+    answer = decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)]))
+    assert answer["action"] == "refuse"
+    assert answer["message"].startswith("broker_restart=full_stop stops every broker, but group billing keeps its "
+                                        "offsets in Kafka")
+
+
+def test_a_kafka_group_may_roll_the_brokers_after_the_move():
+    answer = decide(settings(broker_restart="rolling"), sample=kafka_sample([offset(1, 20)]), scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and answer["phases"]["roll_brokers"] and answer["move"]["log_offsets"]
+
+
+def test_a_group_in_both_stores_asks_which_one():
+    answer = decide(sample=kafka_sample([offset(1, 20)], zookeeper=True))
+    assert answer["action"] == "refuse"
+    assert "has offsets in ZooKeeper and in Kafka" in answer["message"]
+    assert "offset_storage=zookeeper or offset_storage=kafka" in answer["message"]
+
+
+@pytest.mark.parametrize("storage, restart", [("kafka", "none"), ("zookeeper", "full_stop")])
+def test_a_named_store_narrows_a_group_in_both(storage, restart):
+    answer = decide(settings(offset_storage=storage), sample=kafka_sample([offset(1, 20)], zookeeper=True),
+                    scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and answer["offset_storage"] == storage
+    assert answer["broker_restart"] == restart
+    assert answer["move"]["storage"] == storage and len(answer["stuck"]) == 1
+
+
+def test_a_bad_offset_storage_is_refused():
+    with pytest.raises(triage.DecisionInputError, match="offset_storage must be auto, zookeeper or kafka, got 'etcd'"):
+        triage.read_settings(settings(offset_storage="etcd"))
+
+
+def test_a_refused_kafka_commit_names_the_members_by_client_id_and_host():
+    answer = decide(sample=kafka_sample([offset(1, 20)]), scans=DAMAGED_EVERYWHERE)
+    result = {"failed": True, "changed": False, "group_state": "Stable", "msg": "module words",
+              "members": [{"client_id": "billing-app", "host": "10.0.0.5", "member_id": "m-1"}]}
+    after = triage.after_offset_change(answer, result)
+    assert "group billing has 1 live consumer(s) again (client id billing-app on 10.0.0.5)" in after["outcome"]["message"]
+    assert "The brokers were not touched." in after["outcome"]["message"]
+
+
+def test_a_resumed_run_keeps_the_journal_s_storage():
+    journal = dict(phase="moving_offsets", broker_restart="none", offset_storage="kafka", stop_order=["kafka1"],
+                   decision=dict(targets=[dict(topic="orders", partition=1, target_offset=25)]))
+    answer = decide(journal=journal)
+    assert answer["resumed"] and answer["offset_storage"] == "kafka" and answer["move"]["storage"] == "kafka"

@@ -101,9 +101,12 @@ def test_check_mode_with_wait_inactive_warns_instead_of_waiting(tmp_path):
     assert not result.get("failed") and "the real run waits up to 30 s" in result["warnings_seen"][0]
 
 
-def test_force_is_refused_for_kafka_groups(tmp_path):
+def test_force_is_refused_for_kafka_groups_except_in_check_mode(tmp_path):
     result = run(tmp_path, brokers(), target="latest", force=True)
     assert result["failed"] and result["msg"].startswith("force=true applies to ZooKeeper-stored groups only")
+    planned = run(tmp_path, brokers(state="Stable", members=[MEMBER]), check_mode=True, target="latest", force=True)
+    assert not planned.get("failed") and planned["changed"]
+    assert planned["warnings_seen"][0].endswith("the real run refuses it")
 
 
 def test_a_new_protocol_group_with_members_is_refused(tmp_path):
