@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import waiter
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import CoordinatorUnavailable
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import kafka_offset_store
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, group_path, ids_path, offsets_path, parse_offset)
@@ -203,18 +204,31 @@ class GroupGates:
         self.clock = clock
         self.began = clock()
         self.members: list[str] = []
+        self.unanswered: Optional[str] = None
         self.flowing: list[dict[str, Any]] = []
         self.waiting: list[dict[str, Any]] = []
 
-    def _read_members(self) -> list[str]:
-        self.members = self.store.members()
+    def _read_members(self) -> Optional[list[str]]:
+        """The members, or None when the group's coordinator cannot answer now (it moves or loads after a broker
+        restart or a leader election): such a check passes no gate, and the wait goes on."""
+        try:
+            self.members = self.store.members()
+        except CoordinatorUnavailable as error:
+            self.unanswered = str(error)
+            return None
+        self.unanswered = None
         return self.members
 
-    def _read_offsets(self) -> None:
-        committed = self.store.committed([(t["topic"], t["partition"]) for t in self.targets])
+    def _read_offsets(self) -> bool:
+        try:
+            committed = self.store.committed([(t["topic"], t["partition"]) for t in self.targets])
+        except CoordinatorUnavailable as error:
+            self.unanswered = str(error)
+            return False
         asked = log_end_needed(self.targets, committed)
         log_ends = self.log_end_offsets(asked) if asked else {}
         self.flowing, self.waiting = split_targets(self.targets, committed, log_ends)
+        return True
 
     def _waited(self) -> float:
         return self.clock() - self.began
@@ -224,27 +238,38 @@ class GroupGates:
         who = f"group '{self.group}'"
         if state == "inactive":
             return waiter.Stage(
-                state, timeout, lambda: (not self._read_members(), []),
-                lambda _u: (f"{who} still has {live_consumers(self.members)} after {timeout:g} s "
-                            f"({member_list(self.members)}): "
-                            + ("stop it, or rerun when it has left" if len(self.members) == 1
-                               else "stop them, or rerun when they have left")))
+                state, timeout, lambda: (self._read_members() == [], []),
+                lambda _u: self._unanswered_failure(timeout) or (
+                    f"{who} still has {live_consumers(self.members)} after {timeout:g} s "
+                    f"({member_list(self.members)}): "
+                    + ("stop it, or rerun when it has left" if len(self.members) == 1
+                       else "stop them, or rerun when they have left")))
         abandon = self._abandon(state) if self.process_exit is not None else None
         if state == "active":
             return waiter.Stage(
                 state, timeout, lambda: (bool(self._read_members()), []),
-                lambda _u: (f"{who} has no live consumer after {timeout:g} s: check that its consumers started, "
-                            f"that they reach {self.store.where}, and what their logs say"),
+                lambda _u: self._unanswered_failure(timeout) or (
+                    f"{who} has no live consumer after {timeout:g} s: check that its consumers started, "
+                    f"that they reach {self.store.where}, and what their logs say"),
                 abandon)
         return waiter.Stage(state, timeout, self._check_flowing, self._flowing_failure(timeout), abandon)
 
     def _check_flowing(self) -> tuple[bool, list[dict[str, Any]]]:
-        self._read_members()
-        self._read_offsets()
+        if self._read_members() is None or not self._read_offsets():
+            return False, self.waiting
         return not self.waiting, self.waiting
+
+    def _unanswered_failure(self, timeout: float) -> Optional[str]:
+        if self.unanswered is None:
+            return None
+        return (f"group '{self.group}' could not be read at the end of the {timeout:g} s wait: "
+                f"{self.unanswered}")
 
     def _flowing_failure(self, timeout: float) -> Callable[[list[dict[str, Any]]], str]:
         def failure(waiting: list[dict[str, Any]]) -> str:
+            unanswered = self._unanswered_failure(timeout)
+            if unanswered:
+                return unanswered
             members = (f"{live_consumers(self.members)} ({member_list(self.members)})" if self.members
                        else "no live consumer")
             return (f"{len(waiting)} partition(s) of group '{self.group}' not past their target after {timeout:g} s: "

@@ -34,6 +34,10 @@ class KafkaClientError(Exception):
     """A broker problem already phrased as one line for the user."""
 
 
+class CoordinatorUnavailable(KafkaClientError):
+    """A group coordinator that cannot answer now (moving, loading, or its broker down): a wait may try again."""
+
+
 class KafkaLibraryMissing(Exception):
     """kafka-python cannot be imported; import_traceback goes to missing_required_lib's failure."""
 
@@ -81,8 +85,8 @@ def bootstrap_from_registrations(registrations: Iterable[bytes], security_protoc
     return sorted(set(servers))
 
 
-def consumer_settings(params: dict[str, Any], bootstrap_servers: list[str]) -> dict[str, Any]:
-    """Keyword arguments for a group-less KafkaConsumer; every wait bounded by kafka_request_timeout."""
+def client_settings(params: dict[str, Any], bootstrap_servers: list[str]) -> dict[str, Any]:
+    """Keyword arguments for the admin client; every wait bounded by kafka_request_timeout."""
     timeout = float(30.0 if params.get("kafka_request_timeout") is None else params["kafka_request_timeout"])
     if timeout <= 0.5:
         raise KafkaClientError(f"kafka_request_timeout must be above 0.5 s, got {timeout:g}")
@@ -90,8 +94,6 @@ def consumer_settings(params: dict[str, Any], bootstrap_servers: list[str]) -> d
     settings: dict[str, Any] = dict(
         bootstrap_servers=bootstrap_servers,
         client_id="kafka_ops.remediation",
-        group_id=None,
-        enable_auto_commit=False,
         security_protocol=params.get("kafka_security_protocol") or "PLAINTEXT",
         request_timeout_ms=timeout_ms,
         bootstrap_timeout_ms=timeout_ms,
@@ -110,10 +112,6 @@ def consumer_settings(params: dict[str, Any], bootstrap_servers: list[str]) -> d
     return settings
 
 
-# KafkaAdminClient takes the consumer's connection settings but none of its group or fetch settings.
-_ADMIN_SETTINGS = ("bootstrap_servers", "client_id", "security_protocol", "request_timeout_ms", "bootstrap_timeout_ms",
-                   "reconnect_backoff_max_ms", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password",
-                   "ssl_cafile", "ssl_certfile", "ssl_keyfile")
 # Errors that mean the group's coordinator cannot answer now (loading, moving, or its broker down): worth
 # saying as such rather than as a refusal.
 _COORDINATOR_ERRORS = ("CoordinatorNotAvailableError", "NotCoordinatorError", "CoordinatorLoadInProgressError",
@@ -123,8 +121,8 @@ TopicPartition = tuple[str, int]
 
 
 class KafkaBrokers:
-    """Everything the modules ask brokers; connects on first use (a consumer for log offsets, an admin client for
-    groups and topics), close() always closes both."""
+    """Everything the modules ask brokers, through one admin client that connects on first use (log offsets,
+    topics, groups and their offsets); close() always closes it."""
 
     def __init__(self, params: dict[str, Any], bootstrap_servers: list[str]) -> None:
         if not bootstrap_servers:
@@ -132,10 +130,9 @@ class KafkaBrokers:
                 "no Kafka broker is registered under /brokers/ids and kafka_bootstrap_servers is not set: "
                 "start the brokers or pass kafka_bootstrap_servers"
             )
-        self.settings = consumer_settings(params, bootstrap_servers)
+        self.settings = client_settings(params, bootstrap_servers)
         self.timeout_ms: int = self.settings["request_timeout_ms"]
         self._kafka = load_kafka()
-        self._consumer = None
         self._admin = None
 
     def _unreachable(self) -> KafkaClientError:
@@ -144,33 +141,13 @@ class KafkaBrokers:
             f"{self.timeout_ms / 1000:g} s: check kafka_bootstrap_servers and kafka_security_protocol"
         )
 
-    def _client(self):
-        if self._consumer is None:
-            try:
-                self._consumer = self._kafka.KafkaConsumer(**self.settings)
-            except self._kafka.errors.KafkaError:
-                raise self._unreachable()
-        return self._consumer
-
     def _admin_client(self):
         if self._admin is None:
-            settings = {name: value for name, value in self.settings.items() if name in _ADMIN_SETTINGS}
             try:
-                self._admin = self._kafka.KafkaAdminClient(**settings)
+                self._admin = self._kafka.KafkaAdminClient(**self.settings)
             except self._kafka.errors.KafkaError:
                 raise self._unreachable()
         return self._admin
-
-    def _ask(self, what: str, call, argument) -> dict:
-        try:
-            return call(argument, timeout_ms=self.timeout_ms)
-        except self._kafka.errors.KafkaTimeoutError:
-            raise KafkaClientError(
-                f"brokers did not report {what} within {self.timeout_ms / 1000:g} s: check that every partition "
-                "has a leader (cluster_info) or raise kafka_request_timeout"
-            )
-        except self._kafka.errors.KafkaError as error:
-            raise KafkaClientError(f"brokers refused the {what} request: {type(error).__name__}: {error}")
 
     def _admin_call(self, what: str, call, *args, **kwargs):
         """One admin call, its failures said in one line; kafka-python bounds each by request_timeout_ms."""
@@ -178,35 +155,43 @@ class KafkaBrokers:
             return call(*args, **kwargs)
         except self._kafka.errors.KafkaTimeoutError:
             raise KafkaClientError(f"brokers did not answer {what} within {self.timeout_ms / 1000:g} s: check that "
-                                   "the brokers run (cluster_info) or raise kafka_request_timeout")
+                                   "the brokers run and every partition has a leader (cluster_info), or raise "
+                                   "kafka_request_timeout")
         except self._kafka.errors.KafkaError as error:
             if type(error).__name__ in _COORDINATOR_ERRORS:
-                raise KafkaClientError(f"the group coordinator did not answer {what} ({type(error).__name__}): "
-                                       "check that every broker runs and __consumer_offsets has leaders, then retry")
+                # kafka-python remembers each group's coordinator: a fresh client looks it up again next time.
+                self.close()
+                raise CoordinatorUnavailable(
+                    f"the group coordinator did not answer {what} ({type(error).__name__}): check that every "
+                    "broker runs and __consumer_offsets has leaders, then retry")
+            if type(error).__name__ in ("NotLeaderForPartitionError", "LeaderNotAvailableError"):
+                raise KafkaClientError(f"brokers did not answer {what}: a partition has no leader "
+                                       f"({type(error).__name__}); check cluster_info, or raise kafka_request_timeout")
             raise KafkaClientError(f"brokers refused {what}: {type(error).__name__}: {error}")
 
-    def log_start_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-        wanted = [self._kafka.TopicPartition(topic, partition) for topic, partition in partitions]
-        if not wanted:
+    def _list_offsets(self, what: str, specs: dict) -> dict[TopicPartition, int]:
+        """ListOffsets through the admin client (one request per leader), the same client the group calls use."""
+        if not specs:
             return {}
-        found = self._ask("log start offsets", self._client().beginning_offsets, wanted)
-        return {(tp.topic, tp.partition): offset for tp, offset in found.items()}
+        found = self._admin_call(f"the {what} request (ListOffsets)", self._admin_client().list_partition_offsets,
+                                 specs)
+        return {(tp.topic, tp.partition): answer.offset for tp, answer in found.items()}
+
+    def log_start_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        earliest = self._kafka.admin.OffsetSpec.EARLIEST
+        return self._list_offsets("log start offsets",
+                                  {self._kafka.TopicPartition(*key): earliest for key in partitions})
 
     def log_end_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-        wanted = [self._kafka.TopicPartition(topic, partition) for topic, partition in partitions]
-        if not wanted:
-            return {}
-        found = self._ask("log end offsets", self._client().end_offsets, wanted)
-        return {(tp.topic, tp.partition): offset for tp, offset in found.items()}
+        latest = self._kafka.admin.OffsetSpec.LATEST
+        return self._list_offsets("log end offsets", {self._kafka.TopicPartition(*key): latest for key in partitions})
 
     def offsets_for_time(self, partitions: Iterable[TopicPartition],
                          timestamp_ms: int) -> dict[TopicPartition, Optional[int]]:
         """First offset at or after timestamp_ms per partition; None when no record is that new."""
-        wanted = {self._kafka.TopicPartition(topic, partition): timestamp_ms for topic, partition in partitions}
-        if not wanted:
-            return {}
-        found = self._ask("offsets by timestamp", self._client().offsets_for_times, wanted)
-        return {(tp.topic, tp.partition): (None if hit is None else hit.offset) for tp, hit in found.items()}
+        found = self._list_offsets("offsets by timestamp",
+                                   {self._kafka.TopicPartition(*key): int(timestamp_ms) for key in partitions})
+        return {key: (None if offset is None or offset < 0 else offset) for key, offset in found.items()}
 
     def topic_partitions(self, topics: list[str]) -> dict[str, Optional[list[int]]]:
         """Partition numbers of each topic; None for a topic the brokers do not know."""
@@ -277,10 +262,8 @@ class KafkaBrokers:
         return refused
 
     def close(self) -> None:
-        for client in (self._consumer, self._admin):
-            if client is not None:
-                client.close()
-        self._consumer = None
+        if self._admin is not None:
+            self._admin.close()
         self._admin = None
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import group_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import CoordinatorUnavailable
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import MEMBER, group, target
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_clock import FakeClock
@@ -284,3 +285,54 @@ def test_group_reader_picks_the_store(storage, zk_hosts, legacy, chosen):
     reader = group_gates.group_reader(dict(group="billing", storage=storage, zk_hosts=zk_hosts), lambda: zk,
                                       lambda: kafka_group())
     assert isinstance(reader, chosen)
+
+
+class MovingCoordinator:
+    """A Kafka group whose coordinator cannot answer for the first `unanswered` reads."""
+
+    where = "Kafka's group coordinator"
+    group = "billing"
+
+    def __init__(self, unanswered, members=(), committed=None):
+        self.unanswered = unanswered
+        self.member_list = list(members)
+        self.held = committed or {}
+
+    def _maybe_fail(self):
+        if self.unanswered > 0:
+            self.unanswered -= 1
+            raise CoordinatorUnavailable("the group coordinator did not answer the group listing (ListGroups) "
+                                         "(NotCoordinatorError): check that every broker runs")
+
+    def members(self):
+        self._maybe_fail()
+        return self.member_list
+
+    def committed(self, keys):
+        self._maybe_fail()
+        return {key: self.held.get(key) for key in keys}
+
+
+@pytest.mark.parametrize("state, members", [("inactive", []), ("active", ["m-1"])])
+def test_a_coordinator_that_moves_does_not_end_the_wait(state, members):
+    clock = FakeClock()
+    result = group_gates.wait(MovingCoordinator(3, members), params(state=state, timeout=5.0), no_log_ends,
+                              clock=clock, sleep=clock.sleep)
+    assert result["members"] == members and result["elapsed"] == 1.5
+
+
+def test_a_flowing_wait_rides_out_a_coordinator_move():
+    clock = FakeClock()
+    store = MovingCoordinator(2, ["m-1"], {("orders", 0): 12})
+    result = group_gates.wait(store, params(state="flowing", targets=[target(0, 11)], timeout=5.0), no_log_ends,
+                              clock=clock, sleep=clock.sleep)
+    assert result["flowing"][0]["committed_offset"] == 12
+
+
+def test_a_coordinator_that_never_answers_fails_naming_why():
+    clock = FakeClock()
+    with pytest.raises(group_gates.GroupWaitFailed) as raised:
+        group_gates.wait(MovingCoordinator(100), params(state="inactive", timeout=2.0), no_log_ends,
+                         clock=clock, sleep=clock.sleep)
+    assert str(raised.value).startswith("group 'billing' could not be read at the end of the 2 s wait: the group "
+                                        "coordinator did not answer")

@@ -111,6 +111,9 @@ class _Admin:
         if self.failure is not None:
             raise self.failure
 
+    def close(self):
+        self.closed = True
+
     def alter_group_offsets(self, group, offsets):
         self.asked.append(("alter", group, {(tp.topic, tp.partition): (o.offset, o.metadata, o.leader_epoch)
                                             for tp, o in offsets.items()}))
@@ -156,11 +159,14 @@ def test_group_calls_send_one_request_and_name_refused_partitions():
 
 def test_group_call_failures_are_one_line():
     errors = kafka_client.load_kafka().errors
-    unavailable = _brokers(_Admin(errors.CoordinatorNotAvailableError()))
-    with pytest.raises(kafka_client.KafkaClientError,
+    admin = _Admin(errors.CoordinatorNotAvailableError())
+    unavailable = _brokers(admin)
+    with pytest.raises(kafka_client.CoordinatorUnavailable,
                        match=r"^the group coordinator did not answer the committed offsets \(OffsetFetch\) "
                              r"\(CoordinatorNotAvailableError\)"):
         unavailable.committed_offsets({"g": None})
+    # The coordinator is looked up afresh next time: the client that remembered it is closed.
+    assert admin.closed and unavailable._admin is None  # pylint: disable=protected-access
     slow = _brokers(_Admin(errors.KafkaTimeoutError()))
     with pytest.raises(kafka_client.KafkaClientError,
                        match=r"^brokers did not answer the offset commit \(OffsetCommit\) within 30 s"):
