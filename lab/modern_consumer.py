@@ -136,6 +136,12 @@ class ModernConsumer:
         os.replace(path + ".tmp", path)
 
     def run(self) -> None:
+        # A group joined before the client knows the topics' partitions gets nothing assigned ("No partition
+        # metadata for topic"), and kafka-python 3.0.12 does not always rejoin when the metadata arrives.
+        deadline = time.monotonic() + 30
+        while (any(not self.consumer.partitions_for_topic(topic) for topic in self.config["topics"])
+               and time.monotonic() < deadline and not self.stopping.is_set()):
+            time.sleep(0.2)
         self.consumer.subscribe(self.config["topics"], listener=Rebalance(self))
         self._write_state()
         interval = float(self.config.get("commit_interval_seconds", 1.0))

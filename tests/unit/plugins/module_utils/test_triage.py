@@ -350,7 +350,7 @@ def test_full_stop_stops_the_controller_last_and_starts_it_first():
         "skip_corrupt_stop_first": ["kafka1", "kafka3"], "skip_corrupt_stop_last": ["kafka2"],
         "skip_corrupt_start_first": ["kafka2"], "skip_corrupt_start_then": ["kafka3", "kafka1"]}
     assert answer["phases"] == dict(stop_consumers=True, stop_brokers=True, move_offsets=True, roll_brokers=False,
-                                    start_brokers=True, start_consumers=True, verify=True)
+                                    start_brokers=True, start_consumers=True, verify=True, report=True)
     assert answer["move"] == {"log_offsets": False, "storage": "zookeeper"}
     assert answer["verify_targets"] == [{"topic": "orders", "partition": 1, "target_offset": 25}]
     assert answer["journal_planned"]["phase"] == "planned"
@@ -566,3 +566,11 @@ def test_a_resumed_run_keeps_the_journal_s_storage():
                    decision=dict(targets=[dict(topic="orders", partition=1, target_offset=25)]))
     answer = decide(journal=journal)
     assert answer["resumed"] and answer["offset_storage"] == "kafka" and answer["move"]["storage"] == "kafka"
+
+
+def test_without_consumer_hosts_the_skip_is_reported_but_not_verified():
+    answer = decide(inventory=dict(INVENTORY, consumers=[]), sample=kafka_sample([offset(1, 20)]),
+                    scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act"
+    assert not answer["phases"]["verify"] and answer["phases"]["report"]
+    assert not answer["phases"]["stop_consumers"] and not answer["phases"]["start_consumers"]
