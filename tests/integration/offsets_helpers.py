@@ -1,4 +1,5 @@
-"""Run this collection's modules through the real `ansible` CLI and read ZooKeeper directly, for lab tests."""
+"""Run this collection's modules through the real `ansible` CLI and read ZooKeeper and Kafka directly, for lab
+tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pathlib
 import re
 import subprocess
 
+from kafka import TopicPartition
+from kafka.admin import KafkaAdminClient
 from kazoo.client import KazooClient
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
@@ -17,6 +20,8 @@ from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ZK_HOSTS = "127.0.0.10:2181"
 ZK_CHROOT = "/kafka"
+BOOTSTRAP_SERVERS = ["127.0.0.11:9092", "127.0.0.12:9092", "127.0.0.13:9092"]
+GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 
 
 def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
@@ -75,3 +80,50 @@ def snapshot(zk: KazooClient, group: str) -> dict:
             data, stat = zk.get(f"{base}/{topic}/{partition}")
             state[f"{base}/{topic}/{partition}"] = (data, stat.version)
     return state
+
+
+def kafka_admin() -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=BOOTSTRAP_SERVERS, client_id="kafka-ops-itest", request_timeout_ms=30000)
+
+
+def kafka_snapshot(group: str) -> dict:
+    """Every committed offset of a Kafka-stored group with its metadata, as KafkaAdminClient.list_group_offsets
+    reads it: {(topic, partition): (offset, metadata)} (what 'untouched' means for Kafka)."""
+    admin = kafka_admin()
+    try:
+        found = admin.list_group_offsets({group: None}).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): (held.offset, held.metadata) for tp, held in found.items() if held.offset >= 0}
+
+
+def kafka_offsets(group: str) -> dict:
+    """{(topic, partition): committed offset} of a Kafka-stored group."""
+    return {key: held[0] for key, held in kafka_snapshot(group).items()}
+
+
+def kafka_offset_of(group: str, topic: str, partition: int):
+    """The committed offset of one partition asked by name (OffsetFetch answers -1 when there is none): None
+    when the group has no committed offset there."""
+    admin = kafka_admin()
+    try:
+        found = admin.list_group_offsets({group: [TopicPartition(topic, partition)]}).get(group, {})
+    finally:
+        admin.close()
+    held = found.get(TopicPartition(topic, partition))
+    return None if held is None or held.offset < 0 else held.offset
+
+
+def group_command(lab, *args: str) -> subprocess.CompletedProcess:
+    """Kafka's own kafka-consumer-groups (ConsumerGroupCommand) from the lab's jars, on the lab's brokers."""
+    return lab.run_tool(GROUP_COMMAND, "--bootstrap-server", ",".join(BOOTSTRAP_SERVERS), *args)
+
+
+def group_coordinator(lab, group: str) -> int:
+    """The broker id of the group's coordinator, as `kafka-consumer-groups --describe --state` shows it
+    (COORDINATOR (ID) is 'host:port  (id)')."""
+    done = group_command(lab, "--describe", "--state", "--group", group)
+    found = re.search(r"\s\((\d+)\)\s", done.stdout)
+    if done.returncode != 0 or not found:
+        raise AssertionError(f"no coordinator in kafka-consumer-groups --describe --state: {done.stdout}{done.stderr}")
+    return int(found.group(1))
