@@ -85,7 +85,8 @@ def main() -> None:
     # Every partition on all three brokers, as the lab's topics are; the brokers themselves are stubbed.
     with private_group(GROUP, TOPIC, PARTITIONS, offset=b"0", replicas=(1, 2, 3),
                        chroot_prefix="kafka_ops_bench") as (chroot, zk):
-        common = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot)
+        # The chroot is ZooKeeper metadata only: no broker there to ask whether Kafka also has the group.
+        common = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, storage="zookeeper")
         paths = [f"/consumers/{GROUP}/offsets/{TOPIC}/{p}" for p in range(PARTITIONS)]
         info_times, get_times, set_times, sync_set_times = [], [], [], []
         for run in range(RUNS):

@@ -43,6 +43,8 @@ LOG = logging.getLogger("modern_consumer")
 FAILED_PARTITION = re.compile(r"partition=(\d+)\) at offset (\d+)")
 FAILED_TOPIC = re.compile(r"TopicPartition\(topic='([^']*)'")
 CLOSE_TIMEOUT_MS = 10000
+# Without partitions this long while subscribed, the client is taken to be lost after a coordinator move.
+NO_ASSIGNMENT_SECONDS = 15
 
 
 def failed_partition(error: Exception) -> tuple[TopicPartition, int] | None:
@@ -70,15 +72,45 @@ class ModernConsumer:
         self.config = config
         self.group = config["group"]
         self.stopping = threading.Event()
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=config["bootstrap_servers"], group_id=self.group, client_id=config["client_id"],
-            enable_auto_commit=False, check_crcs=True, auto_offset_reset="earliest", fetch_max_wait_ms=200,
-            max_poll_records=500,
-        )
+        self.consumer = self._new_client()
         self.assignment: set[TopicPartition] = set()
         self.committed: dict[TopicPartition, int] = {}
         self.stuck: dict[TopicPartition, str] = {}
         self.registered = False
+        self.unassigned_since = time.monotonic()
+
+    def _new_client(self) -> KafkaConsumer:
+        return KafkaConsumer(
+            bootstrap_servers=self.config["bootstrap_servers"], group_id=self.group,
+            client_id=self.config["client_id"], enable_auto_commit=False, check_crcs=True,
+            auto_offset_reset="earliest", fetch_max_wait_ms=200, max_poll_records=500,
+        )
+
+    def _subscribe(self) -> None:
+        # A group joined before the client knows the topics' partitions gets nothing assigned ("No partition
+        # metadata for topic"), and kafka-python 3.0.12 does not always rejoin when the metadata arrives.
+        deadline = time.monotonic() + 30
+        while (any(not self.consumer.partitions_for_topic(topic) for topic in self.config["topics"])
+               and time.monotonic() < deadline and not self.stopping.is_set()):
+            time.sleep(0.2)
+        self.consumer.subscribe(self.config["topics"], listener=Rebalance(self))
+        self.unassigned_since = time.monotonic()
+
+    def _rejoin_when_left_without_partitions(self) -> None:
+        """kafka-python 3.0.12 can be left without partitions after its group coordinator moves (a broker restart,
+        a leader rebalance): revoked, never assigned again, then evicted. A supervised application would be
+        restarted; this one starts a fresh client, from the offsets it committed."""
+        if self.assignment:
+            self.unassigned_since = time.monotonic()
+            return
+        if time.monotonic() - self.unassigned_since < NO_ASSIGNMENT_SECONDS:
+            return
+        LOG.warning("no partition assigned for %d s: leaving the group and joining again with a fresh client",
+                    NO_ASSIGNMENT_SECONDS)
+        self.consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+        self.committed, self.stuck = {}, {}
+        self.consumer = self._new_client()
+        self._subscribe()
 
     # -- rebalances: forget what a partition's next owner (maybe this consumer again) has to re-detect
     def revoked(self, revoked: set[TopicPartition]) -> None:
@@ -136,13 +168,7 @@ class ModernConsumer:
         os.replace(path + ".tmp", path)
 
     def run(self) -> None:
-        # A group joined before the client knows the topics' partitions gets nothing assigned ("No partition
-        # metadata for topic"), and kafka-python 3.0.12 does not always rejoin when the metadata arrives.
-        deadline = time.monotonic() + 30
-        while (any(not self.consumer.partitions_for_topic(topic) for topic in self.config["topics"])
-               and time.monotonic() < deadline and not self.stopping.is_set()):
-            time.sleep(0.2)
-        self.consumer.subscribe(self.config["topics"], listener=Rebalance(self))
+        self._subscribe()
         self._write_state()
         interval = float(self.config.get("commit_interval_seconds", 1.0))
         next_commit = time.monotonic() + interval
@@ -151,6 +177,7 @@ class ModernConsumer:
                 self._poll(output)
                 if time.monotonic() >= next_commit:
                     self.commit()
+                    self._rejoin_when_left_without_partitions()
                     next_commit = time.monotonic() + interval
 
     def _poll(self, output) -> None:

@@ -54,6 +54,8 @@ options:
       - Which stores to read. C(auto) reads Kafka and, when O(zk_hosts) is set, ZooKeeper; C(zookeeper) only
         C(/consumers); C(kafka) only C(__consumer_offsets) (through the brokers' group coordinators).
       - Reading Kafka needs the brokers up; pass C(zookeeper) to read legacy groups while they are stopped.
+        With C(auto), a chroot where no broker is registered (and no O(kafka_bootstrap_servers)) is read from
+        ZooKeeper only, with a warning.
     type: str
     default: auto
     choices: [auto, zookeeper, kafka]
@@ -268,6 +270,11 @@ def run(runner: ModuleRunner) -> dict:
     use_zookeeper = storage == "zookeeper" or (storage == "auto" and bool(params["zk_hosts"]))
     use_kafka = storage == "kafka" or (storage == "auto" and params["layout"] == "kafka")
     zk = runner.zookeeper() if use_zookeeper or params["cluster"] else None
+    if storage == "auto" and use_kafka and zk is not None and not runner.bootstrap_servers():
+        # A chroot without brokers (Storm's, a test's) holds no Kafka-stored group to read.
+        use_kafka = False
+        runner.warn("no Kafka broker is registered under /brokers/ids and kafka_bootstrap_servers is not set: only "
+                    "ZooKeeper-stored groups were read")
 
     # Both reads share one answer from the brokers: log ranges barely move in seconds and asking twice doubles
     # the slowest part of the call.

@@ -207,7 +207,7 @@ def test_concurrent_commit_during_a_large_change_leaves_nothing_changed(lab):
             thread.start()
             result = run_module("consumer_offset", dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group,
                                                         topics=[topic], target="offset", offset=9,
-                                                        log_offsets=False, backup=False))
+                                                        log_offsets=False, backup=False, storage="zookeeper"))
             stop.set()
             thread.join()
         finally:
@@ -264,8 +264,9 @@ def test_overwrite_after_the_last_commit_is_reported_as_a_change(lab, tmp_path):
                     other.set(last, b"3")
                 return results
 
+        # A chroot of ZooKeeper metadata only, with no broker to ask whether Kafka also has the group.
         args = dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group, topics=[topic], target="offset", offset=9,
-                    log_offsets=False, backup_dir=str(tmp_path))
+                    log_offsets=False, backup_dir=str(tmp_path), storage="zookeeper")
         result = run_in_process(consumer_offset.main, args, None, zookeeper_factory=OtherWriterAfterCommit)
 
         assert result["failed"] and result["changed"] is True, result.get("msg")
@@ -283,7 +284,8 @@ def test_overwrite_after_the_last_commit_is_reported_as_a_change(lab, tmp_path):
 
         restored = run_in_process(consumer_offset.main, dict(zk_hosts=ZK_HOSTS, zk_chroot=chroot, group=group,
                                                              target="file", file=result["backup_file"],
-                                                             log_offsets=False, backup=False), None)
+                                                             log_offsets=False, backup=False, storage="zookeeper"),
+                                  None)
         assert restored["changed"] is True and not restored.get("failed"), restored.get("msg")
         assert restored["read_back"]["at_target"] == count
         assert {value[0] for value in snapshot(other, group).values() if value} == {b"7"}

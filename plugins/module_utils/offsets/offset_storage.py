@@ -19,15 +19,16 @@ def detect(runner, group: str) -> tuple[str, Optional[tuple[kafka_groups.KafkaGr
     requested = runner.params["storage"]
     if requested == "zookeeper":
         return "zookeeper", None
-    found = kafka_offset_store.read_group(runner.kafka(), group)
-    if requested == "kafka":
-        return "kafka", found
     zookeeper_has: Optional[bool] = None
     where_zookeeper = ""
-    if runner.params.get("zk_hosts"):
+    if requested == "auto" and runner.params.get("zk_hosts"):
+        # ZooKeeper first: its connection problems are the ones to report, and it names the brokers.
         zk = runner.zookeeper()
         zookeeper_has = zk.list_children([group_path(group)])[0] is not None
         where_zookeeper = f"ZooKeeper ({group_path(group)} at {zk.hosts})"
+    found = kafka_offset_store.read_group(runner.kafka(), group)
+    if requested == "kafka":
+        return "kafka", found
     where_kafka = f"Kafka (__consumer_offsets, asked {','.join(runner.bootstrap_servers()) or 'the brokers'})"
     storage = kafka_groups.resolve_storage(group, "auto", zookeeper_has, found[0].state != "absent",
                                            where_zookeeper, where_kafka)
