@@ -110,17 +110,31 @@ class LegacyConsumer:
 
     def _kafka_offsets(self) -> dict[TopicPartition, int]:
         """The group's offsets in Kafka (dual commit only): the old consumer read them next to ZooKeeper's."""
-        found = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
-        return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                found = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
+                return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+            except KafkaError as error:
+                # The coordinator moves or loads after a broker restart: ask again through a fresh client.
+                if time.monotonic() > deadline:
+                    raise
+                LOG.warning("Kafka's offsets not readable yet, retrying: %s", error)
+                self.admin.close()
+                self.admin = self._new_admin()
+                time.sleep(0.5)
+
+    def _new_admin(self):
+        from kafka.admin import KafkaAdminClient
+
+        return KafkaAdminClient(bootstrap_servers=self.config["bootstrap_servers"], client_id=self.consumer_id,
+                                request_timeout_ms=30000)
 
     def register(self) -> None:
         self.zk.start(timeout=15)
         kafka_offsets = {}
         if self.dual_commit:
-            from kafka.admin import KafkaAdminClient
-
-            self.admin = KafkaAdminClient(bootstrap_servers=self.config["bootstrap_servers"],
-                                          client_id=self.consumer_id, request_timeout_ms=30000)
+            self.admin = self._new_admin()
             kafka_offsets = self._kafka_offsets()
         subscription = {topic: 1 for topic in self.config["topics"]}
         registration = {"version": 1, "subscription": subscription, "pattern": "static",
@@ -168,6 +182,8 @@ class LegacyConsumer:
             else:
                 self.zk.create(path, value, makepath=True)
         if changed and self.admin is not None and not self._commit_to_kafka(changed):
+            # ZooKeeper has the offsets; the state says so while Kafka's part is retried.
+            self._write_state()
             return
         for reader in changed:
             reader.committed = reader.position
@@ -184,6 +200,11 @@ class LegacyConsumer:
         failed = {tp: error for tp, error in results.items() if error is not NoError}
         if failed:
             LOG.warning("dual commit to Kafka refused, retrying at the next commit: %s", failed)
+            if any(error.__name__ in ("NotCoordinatorError", "CoordinatorNotAvailableError",
+                                      "CoordinatorLoadInProgressError") for error in failed.values()):
+                # kafka-python remembers the group's coordinator; after it moved, only a fresh client finds it.
+                self.admin.close()
+                self.admin = self._new_admin()
         return not failed
 
     def _write_state(self) -> None:

@@ -31,12 +31,13 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def make_stuck_group(name: str, count: int = 150, offset: int = 20) -> dict:
+def make_stuck_group(name: str, count: int = 150, offset: int = 20, dual_commit: bool = False) -> dict:
     """A topic `name` of `count` records over 3 partitions, the record at `offset` of partition 1 damaged on
-    every replica, and consumer group `name` stuck on it; returns what lab.corrupt broke."""
+    every replica, and legacy consumer group `name` stuck on it (committing to Kafka too with dual_commit);
+    returns what lab.corrupt broke."""
     api.produce(name, count, partitions=3)
     broken = api.corrupt(name, 1, offset, "all")
-    api.consumer_start(name, name)
+    api.consumer_start(name, name, dual_commit=dual_commit)
     _wait_stuck_and_settled(name, {name: api.end_offsets(name)}, 1)
     return broken
 

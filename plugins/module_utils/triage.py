@@ -19,7 +19,12 @@ BROKER_RESTARTS = ("full_stop", "rolling", "none")
 OFFSET_STORAGES = ("auto", "zookeeper", "kafka")
 # What broker_restart means when not given: a ZooKeeper-stored group's offsets can move with the brokers
 # stopped, a Kafka-stored group's only through its running group coordinator.
-DEFAULT_RESTART = {"zookeeper": "full_stop", "kafka": "none", "auto": "full_stop"}
+DEFAULT_RESTART = {"zookeeper": "full_stop", "kafka": "none", "both": "none", "auto": "full_stop"}
+PREFERENCES = ("zookeeper", "kafka", "larger")
+# For a group in both stores (a dual-commit legacy consumer): consumer_offset_info and consumer_offset read both
+# (auto), while its members register, and its progress shows first, in ZooKeeper.
+READ_STORAGE = {"both": "auto"}
+MEMBER_STORAGE = {"both": "zookeeper"}
 # Journal phases after which a rerun resumes the old plan instead of deciding again: the offsets may have moved.
 RESUMED_PHASES = ("moving_offsets", "offsets_moved")
 SHOWN = 10
@@ -124,9 +129,13 @@ def read_settings(raw: dict) -> dict:
     storage = raw.get("offset_storage") or "auto"
     if storage not in OFFSET_STORAGES:
         raise DecisionInputError(f"offset_storage must be auto, zookeeper or kafka, got {storage!r}")
+    prefer = raw.get("prefer_store") or ""
+    if prefer and prefer not in PREFERENCES:
+        raise DecisionInputError(f"prefer_store must be zookeeper, kafka or larger, got {prefer!r}")
     return dict(
         group=group.strip(),
         offset_storage=storage,
+        prefer_store=prefer,
         # Empty until the group's storage is known: the default depends on it (DEFAULT_RESTART).
         broker_restart_asked=restart,
         broker_restart=restart or DEFAULT_RESTART[storage],
@@ -167,8 +176,12 @@ def _answer(settings: dict, **fields: Any) -> dict:
         resumed=False, resumed_phase=None, scan_requests={}, watch=None, stuck=[], targets=[], undamaged=[],
         refusals=[], unreadable_offsets=[], stop_order=[], bring_back=[], host_groups=[], phases=_phases(),
         offset_storage=settings.get("offset_storage", "auto"),
+        read_storage=READ_STORAGE.get(settings.get("offset_storage", "auto"), settings.get("offset_storage", "auto")),
+        member_storage=MEMBER_STORAGE.get(settings.get("offset_storage", "auto"),
+                                          settings.get("offset_storage", "auto")),
         move=dict(log_offsets=settings["broker_restart"] != "full_stop",
-                  storage=settings.get("offset_storage", "auto")), rolled=[], backup_file=None,
+                  storage=READ_STORAGE.get(settings.get("offset_storage", "auto"), settings.get("offset_storage", "auto")),
+                  prefer_store=settings.get("prefer_store") or None), rolled=[], backup_file=None,
         cluster={}, controller_id=None, broker_ids=[], group_state=[], watched_seconds=0, explicit=False,
         outcome=None, journal_planned=None, journal_moving=None, journal_update=None, settings=settings,
         verify_targets=[])
@@ -228,7 +241,8 @@ def _resume(settings: dict, journal: dict, consumers: list[str]) -> dict:
     phase = journal["phase"]
     answer = _answer(
         {**settings, "broker_restart": journal.get("broker_restart") or settings["broker_restart"],
-         "offset_storage": journal.get("offset_storage") or settings["offset_storage"]},
+         "offset_storage": journal.get("offset_storage") or settings["offset_storage"],
+         "prefer_store": journal.get("prefer_store") or settings["prefer_store"]},
         resumed=True, resumed_phase=phase, targets=targets, stuck=plan.get("stuck") or [],
         undamaged=plan.get("undamaged") or [], cluster=plan.get("cluster") or {},
         controller_id=plan.get("controller_id"), broker_ids=plan.get("broker_ids") or [],
@@ -291,16 +305,17 @@ def _storage(settings: dict, groups: list[dict]) -> tuple[str, Optional[str]]:
     if asked != "auto":
         return asked, None
     if len(found) > 1:
-        return "auto", (f"Group {settings['group']} has offsets in ZooKeeper and in Kafka (an old consumer with "
-                        "offsets.storage=kafka or dual.commit.enabled): rerun with offset_storage=zookeeper or "
-                        "offset_storage=kafka, the store its consumers start from. Nothing was changed.")
+        return "both", None
     return (found[0] if found else "auto"), None
 
 
-def _of_storage(result: dict, storage: str) -> dict:
-    """consumer_offset_info's result narrowed to one store (rows without a storage key are ZooKeeper's)."""
+def _of_storage(result: dict, storage: str, prefer: str = "") -> dict:
+    """consumer_offset_info's result narrowed to one store (rows without a storage key are ZooKeeper's), or for a
+    group in both, one row per partition with the offset its consumer starts from (_both_stores)."""
     if storage == "auto":
         return result
+    if storage == "both":
+        return _both_stores(result, prefer)
 
     def mine(entry: dict) -> bool:
         return (entry.get("storage") or "zookeeper") == storage
@@ -308,6 +323,29 @@ def _of_storage(result: dict, storage: str) -> dict:
     return dict(result, groups=[g for g in result.get("groups") or [] if mine(g) or g.get("storage", "") is None],
                 offsets=[o for o in result.get("offsets") or [] if mine(o)],
                 unreadable_offsets=[] if storage == "kafka" else result.get("unreadable_offsets") or [])
+
+
+def _both_stores(result: dict, prefer: str) -> dict:
+    """A dual-commit group's rows: where ZooKeeper and Kafka agree, ZooKeeper's row; where they disagree, the row
+    of the store prefer names (the larger offset for 'larger', what such a consumer starts from). Disagreeing
+    partitions without a preference are listed in 'disagree'."""
+    rows: dict[Key, dict[str, dict]] = {}
+    for row in result.get("offsets") or []:
+        rows.setdefault(_key(row), {})[row.get("storage") or "zookeeper"] = row
+    merged, disagree = [], []
+    for key, by_store in sorted(rows.items()):
+        zookeeper, kafka = by_store.get("zookeeper"), by_store.get("kafka")
+        if zookeeper and kafka and zookeeper.get("offset") == kafka.get("offset"):
+            merged.append(zookeeper)
+            continue
+        if zookeeper and kafka:
+            disagree.append(f"{_name(key)} ZooKeeper {zookeeper.get('offset')}, Kafka {kafka.get('offset')}")
+        if prefer == "larger" and zookeeper and kafka:
+            merged.append(max((zookeeper, kafka), key=lambda row: int(row.get("offset") or 0)))
+        else:
+            merged.append(by_store.get(prefer) or zookeeper or kafka)
+    groups = [g for g in result.get("groups") or [] if (g.get("storage") or "zookeeper") == "zookeeper"]
+    return dict(result, groups=groups, offsets=merged, disagree=[] if prefer else disagree)
 
 
 def _lagging(sample: dict, partitions: list[int]) -> list[dict]:
@@ -504,7 +542,7 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
     storage, storage_refusal = _storage(settings, sample.get("groups") or [])
     settings = dict(settings, offset_storage=storage,
                     broker_restart=settings["broker_restart_asked"] or DEFAULT_RESTART[storage])
-    sample = _of_storage(sample, storage)
+    sample = _of_storage(sample, storage, settings["prefer_store"])
     groups = sample.get("groups") or []
     group_active = any(g.get("active", g.get("state") == "active") for g in groups)
     answer = _answer(settings, bring_back=bring_back, cluster=cluster.get("summary") or {},
@@ -518,12 +556,17 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
 
     if storage_refusal:
         return refuse(storage_refusal)
-    if storage == "kafka" and settings["broker_restart"] == "full_stop":
+    if sample.get("disagree"):
+        return refuse(f"Group {settings['group']} has offsets in ZooKeeper and in Kafka (an old consumer with "
+                      f"dual.commit.enabled), and they disagree: {_shown(sample['disagree'])}. Rerun with "
+                      "prefer_store=larger (what such a consumer starts from), zookeeper or kafka; the skip then "
+                      "writes both stores. Nothing was changed.")
+    if storage in ("kafka", "both") and settings["broker_restart"] == "full_stop":
         return refuse(f"broker_restart=full_stop stops every broker, but group {settings['group']} keeps its offsets "
                       "in Kafka, whose group coordinator must run to move them: rerun with broker_restart=none (the "
                       "default for such groups) or rolling. Nothing was changed.")
     if watch is not None:
-        watch = _of_storage(watch, storage)
+        watch = _of_storage(watch, storage, settings["prefer_store"])
     if answer["unreadable_offsets"]:
         return refuse(_unreadable_refusal(settings["group"], answer["unreadable_offsets"]))
     unhealthy = _health_refusal(brokers, cluster)
@@ -607,7 +650,7 @@ def journal_entry(answer: dict, started_at: str) -> dict:
     """What the journal keeps of a run that acts: enough for a rerun to resume without deciding again."""
     return dict(
         phase="planned", started_at=started_at, group=answer["group"], broker_restart=answer["broker_restart"],
-        offset_storage=answer["offset_storage"],
+        offset_storage=answer["offset_storage"], prefer_store=answer["move"].get("prefer_store"),
         stop_order=answer["stop_order"], rolled=[], backup_file=None, report=None, refusal=None,
         decision={key: answer[key] for key in ("targets", "stuck", "undamaged", "cluster", "controller_id",
                                                "broker_ids", "explicit")})

@@ -77,13 +77,24 @@ options:
     description: The consumer group (its C(group.id)).
     type: str
     required: true
+  prefer_store:
+    description:
+      - For a group whose offsets live in both stores, which one wins where they disagree, for the only-if
+        guard and for targets relative to the current offset (C(current), C(shift_by)). C(larger) is what a
+        dual-commit consumer starts from. Without it, a disagreement fails the module, naming the partitions.
+    type: str
+    choices: [zookeeper, kafka, larger]
   storage:
     description:
-      - Where the group's offsets live. C(auto) asks Kafka and, when O(zk_hosts) is set, ZooKeeper, and changes
-        the one that has the group; a group found in neither fails naming where the module looked. A group in
-        both (an old consumer with C(offsets.storage=kafka) or C(dual.commit.enabled)) fails too; name the store
-        to change.
-      - C(zookeeper) for C(/consumers/<group>/offsets), C(kafka) for C(__consumer_offsets).
+      - Where the group's offsets live. C(auto) asks ZooKeeper (when O(zk_hosts) is set) and Kafka, and changes
+        the store that has the group; a group found in neither fails naming where the module looked.
+      - A group C(auto) finds in both (an old consumer with C(offsets.storage=kafka) and
+        C(dual.commit.enabled), which commits to both and starts from the larger) is changed in both. Where the
+        two disagree the module refuses unless O(prefer_store) says which wins. ZooKeeper is written first,
+        then Kafka; when Kafka refuses, ZooKeeper is put back. The backup is the ExportZkOffsets file
+        (RV(backup_file)) and kafka-consumer-groups' CSV beside it (RV(backup_files)); O(target=file) with
+        either restores both stores.
+      - C(zookeeper) for C(/consumers/<group>/offsets) only, C(kafka) for C(__consumer_offsets) only.
     type: str
     default: auto
     choices: [auto, zookeeper, kafka]
@@ -280,9 +291,11 @@ plan:
   sample: [{"topic": "invoices", "partition": 3, "before": 120431, "after": 120446, "log_start_offset": 0,
             "log_end_offset": 130000, "records_skipped": 15}]
 diff:
-  description: Changed partitions before and after, as C(topic/partition) to offset (null = no node).
+  description:
+    - Changed partitions before and after, as C(topic/partition) to offset (null = no node).
+    - For a group in both stores, a list of two such diffs, ZooKeeper's and Kafka's.
   returned: when diff mode is on
-  type: dict
+  type: raw
   sample: {"before": {"invoices/3": 120431}, "after": {"invoices/3": 120446}}
 backup_file:
   description:
@@ -297,8 +310,41 @@ backup_time:
   returned: always
   type: str
   sample: "2026-11-26T14:05:01.123Z"
+backup_files:
+  description: For a group in both stores, the ZooKeeper backup and the Kafka one (the CSV).
+  returned: when O(storage) resolves to both stores
+  type: list
+  elements: str
+  sample: [/home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.offsets,
+           /home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.csv]
+disagreements:
+  description: For a group in both stores, the partitions where they disagreed, with what each held.
+  returned: when O(storage) resolves to both stores
+  type: list
+  elements: dict
+  sample: [{"topic": "invoices", "partition": 3, "zookeeper": 120431, "kafka": 120440}]
+zookeeper_plan:
+  description: For a group in both stores, the plan as ZooKeeper sees it (its own offsets as C(before)).
+  returned: when O(storage) resolves to both stores
+  type: list
+  elements: dict
+kafka_plan:
+  description: For a group in both stores, the plan as Kafka sees it (its own offsets as C(before)).
+  returned: when O(storage) resolves to both stores
+  type: list
+  elements: dict
+kafka_read_back:
+  description: For a group in both stores, Kafka's part of the change read back, shaped like RV(read_back).
+  returned: when the module wrote Kafka's part of a change to both stores
+  type: dict
+kafka_group_state:
+  description: For a group in both stores, the state Kafka's group coordinator gives it (C(Empty) for a
+    dual-commit consumer, which takes no part in Kafka's group management).
+  returned: when O(storage) resolves to both stores
+  type: str
+  sample: Empty
 storage:
-  description: Where the changed offsets live, C(zookeeper) or C(kafka).
+  description: Where the changed offsets live, C(zookeeper), C(kafka) or C(both).
   returned: always
   type: str
   sample: kafka
@@ -385,7 +431,8 @@ import datetime
 import time
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import (
-    kafka_offset_change, kafka_offset_store, offset_plan, offset_storage, offset_store)
+    dual_offset_change, kafka_offset_change, kafka_offset_store, offset_plan, offset_storage, offset_store)
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import kafka_groups
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup,
     write_failure_report)
@@ -434,14 +481,14 @@ def run(runner: ModuleRunner) -> dict:
     storage, found = offset_storage.detect(runner, params["group"])
     if storage == "zookeeper":
         return change_zookeeper(runner)
-    if storage == "both":
-        raise ModuleError(f"group '{params['group']}' has offsets in ZooKeeper and in Kafka: pass storage=zookeeper "
-                          "or storage=kafka to change one of them")
     if params["force"] and not runner.check_mode:
         raise ModuleError("force=true applies to ZooKeeper-stored groups only: Kafka's coordinator refuses admin "
                           "commits while a group has members; stop them or pass wait_inactive=<seconds>")
     kafka = runner.kafka()
     view, committed = found if found is not None else kafka_offset_store.read_group(kafka, params["group"])
+    if storage == "both":
+        return dual_offset_change.change(runner, runner.zookeeper(), kafka, ",".join(runner.bootstrap_servers()),
+                                         params, view, check_group)
     if target == "file":
         explicit, metadata = kafka_offset_change.file_targets(params["file"], params["group"])
         expected = offset_plan.partition_targets([], params["expected_offsets"] or [])[1]
@@ -563,6 +610,7 @@ def main() -> None:
         backup_dir=dict(type="path", default="~/.ansible/kafka_ops_remediation/backups"),
         log_offsets=dict(type="bool", default=True),
         storage=dict(type="str", default="auto", choices=offset_storage.STORAGES),
+        prefer_store=dict(type="str", choices=kafka_groups.PREFERENCES),
     )
     required_if = [
         ("target", "offset", ("offset", "partition_offsets"), True),

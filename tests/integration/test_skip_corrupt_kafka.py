@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from lab.scenarios import cleanup, journal, make_stuck_kafka_group, unique_name
+from lab.scenarios import cleanup, journal, make_stuck_group, make_stuck_kafka_group, unique_name
 from skip_corrupt_helpers import REPO, lab_processes, latest_report, run_playbook, total_changed
 
 pytestmark = pytest.mark.lab
@@ -145,3 +145,37 @@ def test_the_java_console_consumer_shows_the_error_and_reads_on_after_the_skip(l
         assert not again["corrupt"]
     finally:
         cleanup(group)
+
+
+def test_a_dual_commit_group_is_skipped_in_both_stores_and_restored_in_both(lab, tmp_path):
+    """An old consumer with dual.commit.enabled keeps its offsets in ZooKeeper and Kafka and starts from the
+    larger: the skip moves both, and the restore puts both back."""
+    group = unique_name("dual")
+    broken = make_stuck_group(group, dual_commit=True)
+    try:
+        stuck_at = broken["first_offset"]
+        assert lab.kafka_group_offsets(group)[(group, 1)] == stuck_at
+        code, output = run_playbook(group, extra={"report_dir": str(tmp_path)})
+        assert code == 0, output[-4000:]
+        report = latest_report(tmp_path, group)
+        assert report["settings"]["offset_storage"] == "both" and report["settings"]["broker_restart"] == "none"
+        ends = lab.end_offsets(group)
+        zookeeper = {(topic, partition): offset for (topic, partition), offset in
+                     committed_offsets_in_zookeeper(lab, group).items()}
+        assert zookeeper == {(group, p): ends[p] for p in range(3)}
+        assert lab.kafka_group_offsets(group) == zookeeper
+
+        code, output = run_companion("restore_offsets.yml",
+                                     extra={"consumer_group": group, "backup_file": report["backup_file"]})
+        assert code == 0, output[-4000:]
+        assert committed_offsets_in_zookeeper(lab, group)[(group, 1)] == stuck_at
+        assert lab.kafka_group_offsets(group)[(group, 1)] == stuck_at
+    finally:
+        cleanup(group)
+
+
+def committed_offsets_in_zookeeper(lab, group):
+    for entry in lab.status()["groups"]:
+        if entry["group"] == group:
+            return {(o["topic"], o["partition"]): o["offset"] for o in entry["offsets"]}
+    return {}

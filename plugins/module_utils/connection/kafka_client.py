@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 from types import ModuleType
 from typing import Any, Iterable, Optional
 
 SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+# Between two tries of a group coordinator that moves or loads: loading takes milliseconds to seconds.
+COORDINATOR_RETRY_SECONDS = 0.5
 
 
 def kafka_argument_spec() -> dict[str, Any]:
@@ -149,31 +152,52 @@ class KafkaBrokers:
                 raise self._unreachable()
         return self._admin
 
-    def _admin_call(self, what: str, call, *args, **kwargs):
-        """One admin call, its failures said in one line; kafka-python bounds each by request_timeout_ms."""
-        try:
-            return call(*args, **kwargs)
-        except self._kafka.errors.KafkaTimeoutError:
-            raise KafkaClientError(f"brokers did not answer {what} within {self.timeout_ms / 1000:g} s: check that "
-                                   "the brokers run and every partition has a leader (cluster_info), or raise "
-                                   "kafka_request_timeout")
-        except self._kafka.errors.KafkaError as error:
-            if type(error).__name__ in _COORDINATOR_ERRORS:
-                # kafka-python remembers each group's coordinator: a fresh client looks it up again next time.
-                self.close()
-                raise CoordinatorUnavailable(
-                    f"the group coordinator did not answer {what} ({type(error).__name__}): check that every "
-                    "broker runs and __consumer_offsets has leaders, then retry")
-            if type(error).__name__ in ("NotLeaderForPartitionError", "LeaderNotAvailableError"):
-                raise KafkaClientError(f"brokers did not answer {what}: a partition has no leader "
-                                       f"({type(error).__name__}); check cluster_info, or raise kafka_request_timeout")
-            raise KafkaClientError(f"brokers refused {what}: {type(error).__name__}: {error}")
+    def _admin_call(self, what: str, method: str, *args, **kwargs):
+        """One admin call, its failures said in one line, bounded by kafka_request_timeout. A group coordinator
+        that cannot answer now (it moves, or loads its partition of __consumer_offsets after a broker restart or
+        a leader election) is asked again through a fresh client until the timeout: it has not acted."""
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        while True:
+            try:
+                return getattr(self._admin_client(), method)(*args, **kwargs)
+            except self._kafka.errors.KafkaTimeoutError:
+                raise KafkaClientError(f"brokers did not answer {what} within {self.timeout_ms / 1000:g} s: check "
+                                       "that the brokers run and every partition has a leader (cluster_info), or "
+                                       "raise kafka_request_timeout")
+            except self._kafka.errors.KafkaError as error:
+                if type(error).__name__ in _COORDINATOR_ERRORS:
+                    # kafka-python remembers each group's coordinator: a fresh client looks it up again.
+                    self.close()
+                    if time.monotonic() + COORDINATOR_RETRY_SECONDS < deadline:
+                        time.sleep(COORDINATOR_RETRY_SECONDS)
+                        continue
+                    raise CoordinatorUnavailable(
+                        f"the group coordinator did not answer {what} within {self.timeout_ms / 1000:g} s "
+                        f"({type(error).__name__}): check that every broker runs and __consumer_offsets has "
+                        "leaders, then retry")
+                if type(error).__name__ in ("NotLeaderForPartitionError", "LeaderNotAvailableError"):
+                    raise KafkaClientError(f"brokers did not answer {what}: a partition has no leader "
+                                           f"({type(error).__name__}); check cluster_info, or raise "
+                                           "kafka_request_timeout")
+                raise KafkaClientError(f"brokers refused {what}: {type(error).__name__}: {error}")
+
+    def _group_write(self, what: str, method: str, group: str, asked, payload) -> dict[TopicPartition, str]:
+        """An OffsetCommit or OffsetDelete; sent again while its coordinator answers that it is not the
+        coordinator or still loading (such a request was not applied), until kafka_request_timeout."""
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        while True:
+            refused = self._refused(self._admin_call(what, method, group, payload), asked)
+            moving = refused and all(error in _COORDINATOR_ERRORS for error in refused.values())
+            if not moving or time.monotonic() + COORDINATOR_RETRY_SECONDS >= deadline:
+                return refused
+            self.close()
+            time.sleep(COORDINATOR_RETRY_SECONDS)
 
     def _list_offsets(self, what: str, specs: dict) -> dict[TopicPartition, int]:
         """ListOffsets through the admin client (one request per leader), the same client the group calls use."""
         if not specs:
             return {}
-        found = self._admin_call(f"the {what} request (ListOffsets)", self._admin_client().list_partition_offsets,
+        found = self._admin_call(f"the {what} request (ListOffsets)", "list_partition_offsets",
                                  specs)
         return {(tp.topic, tp.partition): answer.offset for tp, answer in found.items()}
 
@@ -197,7 +221,7 @@ class KafkaBrokers:
         """Partition numbers of each topic; None for a topic the brokers do not know."""
         if not topics:
             return {}
-        found = self._admin_call("the topic metadata request", self._admin_client().describe_topics, list(topics))
+        found = self._admin_call("the topic metadata request", "describe_topics", list(topics))
         result: dict[str, Optional[list[int]]] = {topic: None for topic in topics}
         for topic in found:
             if not topic.get("error_code"):
@@ -207,14 +231,14 @@ class KafkaBrokers:
     def list_groups(self) -> list[dict[str, Any]]:
         """Every group the coordinators know: group_id, group_state, protocol_type and, from brokers that say it
         (ListGroups v5, Kafka 3.8+), group_type (classic or consumer)."""
-        return list(self._admin_call("the group listing (ListGroups)", self._admin_client().list_groups))
+        return list(self._admin_call("the group listing (ListGroups)", "list_groups"))
 
     def describe_groups(self, groups: list[str]) -> dict[str, dict[str, Any]]:
         """DescribeGroups per group: state, protocol type and the members of a classic group."""
         if not groups:
             return {}
         return dict(self._admin_call("the group description (DescribeGroups)",
-                                     self._admin_client().describe_groups, list(groups)))
+                                     "describe_groups", list(groups)))
 
     def committed_offsets(self, groups: dict[str, Optional[list[TopicPartition]]]
                           ) -> dict[str, dict[TopicPartition, tuple[int, str, int]]]:
@@ -224,7 +248,7 @@ class KafkaBrokers:
             return {}
         specs = {group: (None if wanted is None else [self._kafka.TopicPartition(*key) for key in wanted])
                  for group, wanted in groups.items()}
-        found = self._admin_call("the committed offsets (OffsetFetch)", self._admin_client().list_group_offsets, specs)
+        found = self._admin_call("the committed offsets (OffsetFetch)", "list_group_offsets", specs)
         result: dict[str, dict[TopicPartition, tuple[int, str, int]]] = {}
         for group, offsets in found.items():
             result[group] = {(tp.topic, tp.partition): (held.offset, held.metadata or "",
@@ -238,18 +262,15 @@ class KafkaBrokers:
         structs = self._kafka.structs
         wanted = {self._kafka.TopicPartition(*key): structs.OffsetAndMetadata(offset, metadata, -1)
                   for key, (offset, metadata) in offsets.items()}
-        answers = self._admin_call("the offset commit (OffsetCommit)", self._admin_client().alter_group_offsets,
-                                   group, wanted)
-        return self._refused(answers, offsets)
+        return self._group_write("the offset commit (OffsetCommit)", "alter_group_offsets", group, offsets, wanted)
 
     def delete_offsets(self, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, str]:
         """OffsetDelete for the partitions; returns the error name of each refused partition."""
         if not partitions:
             return {}
         wanted = [self._kafka.TopicPartition(*key) for key in partitions]
-        answers = self._admin_call("the offset deletion (OffsetDelete)", self._admin_client().delete_group_offsets,
-                                   group, wanted)
-        return self._refused(answers, partitions)
+        return self._group_write("the offset deletion (OffsetDelete)", "delete_group_offsets", group, partitions,
+                                 wanted)
 
     def _refused(self, answers, asked) -> dict[TopicPartition, str]:
         said = {(tp.topic, tp.partition): error for tp, error in (answers or {}).items()}

@@ -78,6 +78,21 @@ def write_backup(directory: str, group: str, before: dict[TopicPartition, Option
     return write_private_file(directory, name, kafka_groups.backup_csv(before)), taken
 
 
+def log_ranges(kafka, params: dict[str, Any], keys: list[TopicPartition]
+               ) -> tuple[dict[TopicPartition, tuple[int, int]], Optional[dict[TopicPartition, Optional[int]]]]:
+    """The partitions' log start and end (for the range check) and, for a time target, the offsets at that time."""
+    if not params["log_offsets"]:
+        return {}, None
+    starts = kafka.log_start_offsets(keys)
+    ends = kafka.log_end_offsets(keys)
+    ranges = {key: (starts[key], ends[key]) for key in keys if key in starts and key in ends}
+    if params["target"] not in ("datetime", "duration"):
+        return ranges, None
+    moment_ms = (offset_plan.parse_datetime_ms(params["datetime"]) if params["target"] == "datetime" else
+                 int((time.time() - offset_plan.parse_duration_seconds(params["duration"])) * 1000))
+    return ranges, kafka.offsets_for_time(keys, moment_ms)
+
+
 def change(runner, kafka, origin: str, params: dict[str, Any], view: kafka_groups.KafkaGroup,
            committed: dict[TopicPartition, tuple[int, str, int]], explicit: dict, expected: dict,
            file_metadata: dict[TopicPartition, str]) -> dict[str, Any]:
@@ -91,19 +106,10 @@ def change(runner, kafka, origin: str, params: dict[str, Any], view: kafka_group
         group, params["topics"], params["partitions"], explicit, lambda: sorted({key[0] for key in committed}),
         lambda topics: kafka_offset_store.known_partitions(kafka, topics), "the brokers do not have them")
     current = kafka_groups.stored_from_kafka(committed, keys)
-    log_ranges: dict = {}
-    by_time = None
-    if params["log_offsets"]:
-        starts = kafka.log_start_offsets(keys)
-        ends = kafka.log_end_offsets(keys)
-        log_ranges = {key: (starts[key], ends[key]) for key in keys if key in starts and key in ends}
-        if target in ("datetime", "duration"):
-            moment_ms = (offset_plan.parse_datetime_ms(params["datetime"]) if target == "datetime" else
-                         int((time.time() - offset_plan.parse_duration_seconds(params["duration"])) * 1000))
-            by_time = kafka.offsets_for_time(keys, moment_ms)
-    wanted = offset_plan.resolve_targets(target, keys, current, log_ranges, offset=params["offset"],
+    ranges, by_time = log_ranges(kafka, params, keys)
+    wanted = offset_plan.resolve_targets(target, keys, current, ranges, offset=params["offset"],
                                          shift_by=params["shift_by"], explicit=explicit or None, by_time=by_time)
-    plan = offset_plan.plan_offsets(wanted, current, log_ranges, expected, params["clamp"])
+    plan = offset_plan.plan_offsets(wanted, current, ranges, expected, params["clamp"])
     changes = [entry for entry in plan if entry["before"] != entry["after"]]
     result = dict(changed=bool(changes), plan=plan, backup_file=None, backup_time=None, storage="kafka",
                   group_state=view.state, group_type=view.group_type or None, members=view.members, requests=0,

@@ -351,7 +351,7 @@ def test_full_stop_stops_the_controller_last_and_starts_it_first():
         "skip_corrupt_start_first": ["kafka2"], "skip_corrupt_start_then": ["kafka3", "kafka1"]}
     assert answer["phases"] == dict(stop_consumers=True, stop_brokers=True, move_offsets=True, roll_brokers=False,
                                     start_brokers=True, start_consumers=True, verify=True, report=True)
-    assert answer["move"] == {"log_offsets": False, "storage": "zookeeper"}
+    assert answer["move"] == {"log_offsets": False, "storage": "zookeeper", "prefer_store": None}
     assert answer["verify_targets"] == [{"topic": "orders", "partition": 1, "target_offset": 25}]
     assert answer["journal_planned"]["phase"] == "planned"
     assert answer["journal_planned"]["stop_order"] == answer["stop_order"]
@@ -366,7 +366,7 @@ def test_rolling_restarts_every_broker_after_the_move_controller_last():
     assert groups_of(answer) == {"skip_corrupt_consumers": ["app1"], "skip_corrupt_roll_first": ["kafka1", "kafka3"],
                                  "skip_corrupt_roll_last": ["kafka2"]}
     assert answer["phases"]["roll_brokers"] and not answer["phases"]["stop_brokers"]
-    assert answer["move"] == {"log_offsets": True, "storage": "zookeeper"}
+    assert answer["move"] == {"log_offsets": True, "storage": "zookeeper", "prefer_store": None}
     assert answer["journal_planned"] is None, "nothing to bring back from a rolling run that stops early"
     assert answer["journal_moving"]["phase"] == "moving_offsets" and answer["journal_moving"]["rolled"] == []
 
@@ -509,7 +509,8 @@ DAMAGED_EVERYWHERE = scans_of(*(scan(b, 1, 20, 25) for b in (1, 2, 3)),
 def test_a_kafka_group_skips_with_the_brokers_untouched_by_default():
     answer = decide(sample=kafka_sample([offset(1, 20)]), scans=DAMAGED_EVERYWHERE)
     assert answer["action"] == "act" and answer["offset_storage"] == "kafka"
-    assert answer["broker_restart"] == "none" and answer["move"] == {"log_offsets": True, "storage": "kafka"}
+    assert answer["broker_restart"] == "none"
+    assert answer["move"] == {"log_offsets": True, "storage": "kafka", "prefer_store": None}
     assert not answer["phases"]["stop_brokers"] and not answer["phases"]["start_brokers"]
     assert [(t["committed_offset"], t["target_offset"]) for t in answer["targets"]] == [(20, 25)]
     assert journal_of(answer)["offset_storage"] == "kafka"
@@ -531,11 +532,36 @@ def test_a_kafka_group_may_roll_the_brokers_after_the_move():
     assert answer["action"] == "act" and answer["phases"]["roll_brokers"] and answer["move"]["log_offsets"]
 
 
-def test_a_group_in_both_stores_asks_which_one():
-    answer = decide(sample=kafka_sample([offset(1, 20)], zookeeper=True))
+def test_a_group_in_both_stores_that_agree_is_skipped_in_both_with_the_brokers_untouched():
+    answer = decide(sample=kafka_sample([offset(1, 20)], zookeeper=True), scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and answer["offset_storage"] == "both"
+    assert answer["broker_restart"] == "none" and answer["move"]["storage"] == "auto"
+    assert (answer["read_storage"], answer["member_storage"]) == ("auto", "zookeeper")
+    assert [(t["committed_offset"], t["target_offset"]) for t in answer["targets"]] == [(20, 25)]
+
+
+def test_a_group_in_both_stores_that_disagree_asks_which_wins():
+    result = kafka_sample([offset(1, 20)], zookeeper=True)
+    result["offsets"] = [dict(row, offset=22) if row["storage"] == "kafka" else row for row in result["offsets"]]
+    answer = decide(sample=result)
     assert answer["action"] == "refuse"
-    assert "has offsets in ZooKeeper and in Kafka" in answer["message"]
-    assert "offset_storage=zookeeper or offset_storage=kafka" in answer["message"]
+    assert "they disagree: orders-1 ZooKeeper 20, Kafka 22" in answer["message"]
+    assert "prefer_store=larger" in answer["message"]
+    larger = decide(settings(prefer_store="larger"), sample=result, scans=DAMAGED_EVERYWHERE)
+    assert larger["action"] == "act" and larger["targets"][0]["committed_offset"] == 22
+    assert larger["move"]["prefer_store"] == "larger" and larger["journal_moving"]["prefer_store"] == "larger"
+    zookeeper = decide(settings(prefer_store="zookeeper"), sample=result, scans=DAMAGED_EVERYWHERE)
+    assert zookeeper["targets"][0]["committed_offset"] == 20
+
+
+def test_full_stop_is_refused_for_a_group_in_both_stores():
+    answer = decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)], zookeeper=True))
+    assert answer["action"] == "refuse" and "keeps its offsets in Kafka" in answer["message"]
+
+
+def test_a_bad_prefer_store_is_refused():
+    with pytest.raises(triage.DecisionInputError, match="prefer_store must be zookeeper, kafka or larger"):
+        triage.read_settings(settings(prefer_store="newest"))
 
 
 @pytest.mark.parametrize("storage, restart", [("kafka", "none"), ("zookeeper", "full_stop")])

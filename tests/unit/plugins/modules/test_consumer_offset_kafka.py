@@ -169,10 +169,70 @@ def test_another_writer_after_the_commit_fails_with_changed(tmp_path):
                                     "(orders/1 holds '77', not 10)")
 
 
-def test_auto_finds_a_group_in_both_stores_and_asks_which(tmp_path):
-    zk = cluster(offsets={0: 5})
-    result = run_module(consumer_offset.main, dict(ZK_ARGS, **args(tmp_path, target="latest")), zk, brokers())
-    assert result["failed"] and "has offsets in ZooKeeper and in Kafka" in result["msg"]
+# Groups in both stores (a dual-commit consumer) ------------------------------------------------------------------
+
+def both(zk_offsets, kafka_offsets):
+    return cluster(offsets=zk_offsets), brokers(offsets={("orders", p): o for p, o in kafka_offsets.items()})
+
+
+def run_both(tmp_path, zk, kafka, check_mode=False, diff=False, **extra):
+    return run_module(consumer_offset.main, dict(ZK_ARGS, **args(tmp_path, **extra)), zk, kafka,
+                      check_mode=check_mode, diff=diff)
+
+
+def test_a_group_in_both_stores_that_agree_is_changed_in_both(tmp_path):
+    zk, kafka = both({0: 5, 1: 6}, {0: 5, 1: 6})
+    result = run_both(tmp_path, zk, kafka, diff=True, target="skip",
+                      partition_offsets=[dict(topic="orders", partition=0, target_offset=9, committed_offset=5)])
+    assert not result.get("failed"), result["msg"]
+    assert result["storage"] == "both" and result["changed"] and result["disagreements"] == []
+    assert zk.data("/consumers/billing/offsets/orders/0") == b"9"
+    assert kafka.groups["billing"]["offsets"][("orders", 0)] == 9
+    assert [path.rsplit(".", 1)[1] for path in result["backup_files"]] == ["offsets", "csv"]
+    assert result["diff"][0]["after"] == {"orders/0": 9} and result["diff"][1]["after"] == {"orders/0": 9}
+    again = run_both(tmp_path, zk, kafka, target="skip",
+                     partition_offsets=[dict(topic="orders", partition=0, target_offset=9, committed_offset=5)])
+    assert again["changed"] is False
+
+
+def test_stores_that_disagree_refuse_unless_told_which_wins(tmp_path):
+    zk, kafka = both({0: 5}, {0: 7})
+    refused = run_both(tmp_path, zk, kafka, target="shift_by", shift_by=1, partitions=[0])
+    assert refused["failed"] and "disagree: orders/0 ZooKeeper 5, Kafka 7" in refused["msg"]
+    assert zk.data("/consumers/billing/offsets/orders/0") == b"5"
+    result = run_both(tmp_path, zk, kafka, target="shift_by", shift_by=1, partitions=[0], prefer_store="larger")
+    assert not result.get("failed"), result["msg"]
+    assert zk.data("/consumers/billing/offsets/orders/0") == b"8" and kafka.groups["billing"]["offsets"][("orders", 0)] == 8
+    assert result["disagreements"] == [dict(topic="orders", partition=0, zookeeper=5, kafka=7)]
+
+
+def test_a_restore_from_either_backup_file_restores_both_stores_as_they_were(tmp_path):
+    zk, kafka = both({0: 5, 1: 6}, {0: 7, 1: 6})
+    moved = run_both(tmp_path, zk, kafka, target="offset", offset=20, partitions=[0, 1], prefer_store="larger")
+    assert not moved.get("failed"), moved["msg"]
+    assert zk.data("/consumers/billing/offsets/orders/0") == b"20"
+    for backup in moved["backup_files"]:
+        run_both(tmp_path, zk, kafka, target="offset", offset=20, partitions=[0, 1], prefer_store="larger",
+                 backup=False)
+        restored = run_both(tmp_path, zk, kafka, target="file", file=backup, backup=False)
+        assert not restored.get("failed"), restored["msg"]
+        assert zk.data("/consumers/billing/offsets/orders/0") == b"5"
+        assert kafka.groups["billing"]["offsets"] == {("orders", 0): 7, ("orders", 1): 6}
+
+
+def test_when_kafka_refuses_zookeeper_is_put_back(tmp_path):
+    zk, kafka = both({0: 5}, {0: 5})
+    kafka.refuse = "UnknownMemberIdError"
+    result = run_both(tmp_path, zk, kafka, target="offset", offset=9, partitions=[0])
+    assert result["failed"] and result["msg"].startswith("Kafka: the coordinator refused the offset commit")
+    assert "ZooKeeper's change was put back, so neither store changed" in result["msg"]
+    assert result["changed"] is False and zk.data("/consumers/billing/offsets/orders/0") == b"5"
+
+
+def test_check_mode_on_both_stores_writes_nothing(tmp_path):
+    zk, kafka = both({0: 5}, {0: 5})
+    result = run_both(tmp_path, zk, kafka, check_mode=True, target="offset", offset=9, partitions=[0])
+    assert result["changed"] and zk.commits == [] and not [c for c in kafka.calls if c[0] == "commit_offsets"]
 
 
 @pytest.mark.parametrize("storage", ["zookeeper", "auto"])

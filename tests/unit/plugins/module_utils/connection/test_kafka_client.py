@@ -126,6 +126,7 @@ class _Admin:
         return {tp: _Errors.NoError for tp in partitions[1:]}  # the first partition gets no answer
 
     def list_group_offsets(self, specs):
+        self.asked.append(("list_group_offsets", sorted(specs)))
         self._maybe_fail()
         kafka = kafka_client.load_kafka()
         held = kafka.structs.OffsetAndMetadata
@@ -138,9 +139,9 @@ class _Admin:
                 dict(name="gone", error_code=3, partitions=[])]
 
 
-def _brokers(admin):
-    brokers = kafka_client.KafkaBrokers({}, ["k1:9092"])
-    brokers._admin = admin  # pylint: disable=protected-access
+def _brokers(admin, **params):
+    brokers = kafka_client.KafkaBrokers(params, ["k1:9092"])
+    brokers._admin_client = lambda: admin  # pylint: disable=protected-access
     return brokers
 
 
@@ -160,13 +161,11 @@ def test_group_calls_send_one_request_and_name_refused_partitions():
 def test_group_call_failures_are_one_line():
     errors = kafka_client.load_kafka().errors
     admin = _Admin(errors.CoordinatorNotAvailableError())
-    unavailable = _brokers(admin)
+    unavailable = _brokers(admin, kafka_request_timeout=1.0)
     with pytest.raises(kafka_client.CoordinatorUnavailable,
                        match=r"^the group coordinator did not answer the committed offsets \(OffsetFetch\) "
-                             r"\(CoordinatorNotAvailableError\)"):
+                             r"within 1 s \(CoordinatorNotAvailableError\)"):
         unavailable.committed_offsets({"g": None})
-    # The coordinator is looked up afresh next time: the client that remembered it is closed.
-    assert admin.closed and unavailable._admin is None  # pylint: disable=protected-access
     slow = _brokers(_Admin(errors.KafkaTimeoutError()))
     with pytest.raises(kafka_client.KafkaClientError,
                        match=r"^brokers did not answer the offset commit \(OffsetCommit\) within 30 s"):
@@ -175,3 +174,35 @@ def test_group_call_failures_are_one_line():
     with pytest.raises(kafka_client.KafkaClientError,
                        match=r"^brokers refused the topic metadata request: GroupAuthorizationFailedError"):
         refused.topic_partitions(["t"])
+
+
+class _LoadingCoordinator(_Admin):
+    """A coordinator that answers 'loading' to the first `loading` requests, raised or per partition."""
+
+    def __init__(self, loading):
+        super().__init__()
+        self.loading = loading
+
+    def list_group_offsets(self, specs):
+        self.asked.append(("list_group_offsets", sorted(specs)))
+        if self.loading > 0:
+            self.loading -= 1
+            raise kafka_client.load_kafka().errors.CoordinatorLoadInProgressError()
+        return {group: {} for group in specs}
+
+    def alter_group_offsets(self, group, offsets):
+        self.asked.append(("alter", group, sorted((tp.topic, tp.partition) for tp in offsets)))
+        loading = type("CoordinatorLoadInProgressError", (), {})
+        if self.loading > 0:
+            self.loading -= 1
+            return {tp: loading for tp in offsets}
+        return {tp: _Errors.NoError for tp in offsets}
+
+
+def test_a_coordinator_that_is_loading_is_asked_again_within_the_timeout():
+    admin = _LoadingCoordinator(loading=2)
+    assert _brokers(admin, kafka_request_timeout=5.0).committed_offsets({"g": None}) == {"g": {}}
+    assert len(admin.asked) == 3
+    committing = _LoadingCoordinator(loading=1)
+    assert _brokers(committing, kafka_request_timeout=5.0).commit_offsets("g", {("t", 0): (3, "")}) == {}
+    assert [call[0] for call in committing.asked] == ["alter", "alter"]
