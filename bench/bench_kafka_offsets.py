@@ -149,7 +149,7 @@ def cold_child(name: str, args_json: str, group: str, target: str) -> None:
 def cold_run(name: str, args: dict, group: str, target: int | None = None) -> float:
     """Seconds inside main() of one run in a fresh process, as ansible runs every task."""
     child = subprocess.run([sys.executable, __file__, "--cold", name, json.dumps(args), group,
-                            "-" if target is None else str(target)], capture_output=True, text=True)
+                            "-" if target is None else str(target)], capture_output=True, text=True, check=False, timeout=600)
     if child.returncode:
         raise SystemExit(f"the cold {name} run failed: {child.stderr.strip() or child.stdout.strip()}")
     return json.loads(child.stdout.strip().splitlines()[-1])["seconds"]

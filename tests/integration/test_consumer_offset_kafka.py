@@ -229,7 +229,7 @@ def test_refuses_while_a_consumer_is_live_then_waits_for_it_to_leave(lab, kafka_
     start_consumer(lab, group)
     stopper = threading.Timer(3, lab.consumer_stop, args=(group,))
     try:
-        _, names = member_phrase(lab, group)
+        _phrase, names = member_phrase(lab, group)
         assert names.startswith(f"client id {MODERN_CLIENT_ID} on 127.0.0.")
         refused = run_module("consumer_offset", args)
         assert refused["failed"] and refused["changed"] is False

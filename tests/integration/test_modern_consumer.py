@@ -91,7 +91,7 @@ def test_java_console_consumer_stops_on_the_damaged_batch_and_commits_it(lab, st
         result = lab.java_console_consume(topic, java_group, timeout_ms=5000)
         assert (topic, 1, broken["first_offset"]) in result["corrupt"], result["stderr"][-2000:]
         assert "please seek past the record" in result["stderr"]
-        assert all(offset < broken["first_offset"] for _, partition, offset, _ in result["records"] if partition == 1)
+        assert all(offset < broken["first_offset"] for _topic, partition, offset, _key in result["records"] if partition == 1)
         assert lab.java_group_offsets(java_group)[(topic, 1)] == broken["first_offset"]
         # A Java operator's view of the modern group agrees with KafkaAdminClient's.
         assert lab.java_group_offsets(topic)[(topic, 1)] == broken["first_offset"]
@@ -160,7 +160,7 @@ def test_dual_commit_writes_both_stores_and_starts_from_the_larger(lab):
         wait_for(lambda: zk_offsets(lab, group) == later and kafka_offsets(lab, group) == later,
                  f"group {group} to commit {later} to both stores", timeout=60)
         first_run = [r for r in lab.consumed_records(group) if r[1] == 0]
-        second_run = [offset for _, partition, offset, _ in first_run[ends[0]:]]
+        second_run = [offset for _topic, _partition, offset, _key in first_run[ends[0]:]]
         assert second_run == list(range(ahead, later[0]))
     finally:
         cleanup(group)

@@ -283,7 +283,7 @@ def test_a_kafka_group_flows_once_its_committed_offsets_pass_the_targets():
 def test_group_reader_picks_the_store(storage, zk_hosts, legacy, chosen):
     zk = group() if legacy else FakeZooKeeper({})
     reader = group_gates.group_reader(dict(group="billing", storage=storage, zk_hosts=zk_hosts), lambda: zk,
-                                      lambda: kafka_group())
+                                      kafka_group)
     assert isinstance(reader, chosen)
 
 
