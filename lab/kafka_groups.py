@@ -2,36 +2,46 @@
 
 from __future__ import annotations
 
+import time
+
 from lab import topics
 from lab.errors import LabError
+
+# A group coordinator moves or loads its partition of __consumer_offsets after a broker restart or a leader
+# election; the lab's restarts make that common, so its reads ask again for a while.
+COORDINATOR_ERRORS = ("NotCoordinatorError", "CoordinatorLoadInProgressError", "CoordinatorNotAvailableError")
+COORDINATOR_WAIT = 30.0
+
+
+def _ask(call):
+    """call(admin) on a fresh admin client, again on a fresh one while the group's coordinator cannot answer."""
+    deadline = time.monotonic() + COORDINATOR_WAIT
+    while True:
+        admin = topics.admin_client()
+        try:
+            return call(admin)
+        except Exception as error:  # pylint: disable=broad-except
+            if type(error).__name__ not in COORDINATOR_ERRORS or time.monotonic() > deadline:
+                raise
+        finally:
+            admin.close()
+        time.sleep(0.5)
 
 
 def committed_offsets(group: str) -> dict[tuple[str, int], int]:
     """(topic, partition) -> committed offset of the group in Kafka; empty when it has committed nothing."""
-    admin = topics.admin_client()
-    try:
-        found = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
+    found = _ask(lambda admin: admin.list_group_offsets({group: None}).get(group, {}))
     return {(tp.topic, tp.partition): meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
 
 def describe(group: str) -> dict:
     """DescribeGroups for one group: state, protocol type and members (member_id, client_id, client_host...)."""
-    admin = topics.admin_client()
-    try:
-        return admin.describe_groups([group]).get(group, {})
-    finally:
-        admin.close()
+    return _ask(lambda admin: admin.describe_groups([group]).get(group, {}))
 
 
 def state(group: str) -> str | None:
     """The group's state as ListGroups reports it (Stable, Empty, ...); None when the cluster has no such group."""
-    admin = topics.admin_client()
-    try:
-        groups = admin.list_groups()
-    finally:
-        admin.close()
+    groups = _ask(lambda admin: admin.list_groups())
     for item in groups:
         if item.get("group_id") == group:
             return item.get("group_state")

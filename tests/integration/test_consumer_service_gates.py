@@ -62,7 +62,7 @@ def test_stop_gate_names_the_consumer_that_came_back(lab, running_group):
     def start_again(line: str) -> None:
         # The stop killed the consumer, so its ZooKeeper node lingers for one session timeout (6 s) and the
         # gate is still waiting when the consumer is started again, as a supervisor or a colleague would.
-        if not restarted and "Wait until the group has no live member in ZooKeeper" in line:
+        if not restarted and "Wait until the group has no live member" in line:
             restarted.append(lab.consumer_start(group))
 
     code, output, took = run_gate(group, "stop", {

@@ -117,7 +117,7 @@ def test_zookeeper_unreachable_during_preflight_gives_a_clear_error(lab, stuck_g
     finally:
         lab.up()  # starts ZooKeeper again and waits until it and every broker answer
     assert code != 0
-    assert "Preflight could not read the cluster from ZooKeeper" in output
+    assert "Preflight could not read the group and the cluster" in output and "Check that ZooKeeper is up" in output
     assert "nothing was changed" in output
     assert journal(group) is None
     assert committed_offsets(lab, group) == offsets_before
