@@ -658,7 +658,7 @@ def _repair(answer: dict, settings: dict, consumers: list[str], brokers: dict[st
                    "instead, rerun with -e remedy=skip -e allow_intact_replica=true.")
         answer.update(action="refuse", message=message, refusals=plan["refusals"])
         return answer
-    repair = repair_run.acting(plan, settings, scans, started_at)
+    repair = repair_run.acting(plan, settings, scans, started_at, brokers)
     answer.update(
         action="repair", repair=repair, host_groups=[dict(name=h, groups="skip_corrupt_consumers") for h in consumers],
         verify_targets=stuck_repair.verify_targets(found, plan["repairs"]),

@@ -22,8 +22,9 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.repair.repai
 RESUMED_PHASES = PHASES[1:-1]
 
 
-def acting(plan: dict, settings: dict, scans: Any, started_at: str) -> dict:
-    """The repair part of a run state that acts on ``plan`` (repair_plan.plan_repairs' answer)."""
+def acting(plan: dict, settings: dict, scans: Any, started_at: str, brokers: dict[str, int]) -> dict:
+    """The repair part of a run state that acts on ``plan`` (repair_plan.plan_repairs' answer); ``brokers``:
+    {host: broker id} of the inventory."""
     stamp = _stamp(started_at)
     files = repair_plan.evidence_files(plan["repairs"], scans, settings["report_dir"], stamp)
     return dict(
@@ -31,6 +32,9 @@ def acting(plan: dict, settings: dict, scans: Any, started_at: str) -> dict:
         partitions=[dict(topic=p["topic"], partition=p["partition"]) for p in plan["repairs"]], run=repair_plan.steps_to_run("planned", plan["steps"]),
         phase="planned", evidence=[dict(path=f["path"], json=f["content"]) for f in files],
         evidence_paths=[f["path"] for f in files], clean=plan.get("clean") or [],
+        # Where a stalled copy is explained: the re-added brokers log the batches they refuse.
+        rebuild_hosts=[host for host, broker in brokers.items()
+                       if any(broker in p["damaged"] for p in plan["repairs"])],
         verify_requests={}, timeouts=dict(rebuild=settings["rebuild_timeout"], stall=settings["stall_timeout"]),
         records_lost=0)
 
@@ -45,7 +49,7 @@ def resume(journal: dict) -> dict:
 
 def journal_entry(repair: dict) -> dict:
     """What the journal keeps of a repair: the plan and the original replica lists; not the evidence's bytes."""
-    return {name: repair[name] for name in ("repairs", "steps", "partitions", "evidence_paths", "clean", "timeouts",
+    return {name: repair[name] for name in ("repairs", "steps", "partitions", "evidence_paths", "rebuild_hosts", "clean", "timeouts",
                                             "records_lost")}
 
 
@@ -155,7 +159,7 @@ def decide(raw: dict, inventory: dict, journal: Optional[dict] = None, infos: Op
     if plan["refusals"]:
         return _answer(action="refuse", settings=settings, refusals=plan["refusals"],
                        message="Nothing was changed. " + " | ".join(plan["refusals"]))
-    repair = acting(plan, settings, evidence, started_at)
+    repair = acting(plan, settings, evidence, started_at, brokers)
     lost = "0 records to lose"
     return _answer(
         action="repair", settings=settings, repair=repair, verify_requests=verify_requests(repair, brokers),

@@ -38,6 +38,7 @@ def test_a_repair_is_planned_with_its_journal_evidence_and_verify_requests():
     assert "orders-0 damaged on brokers [1], rebuilt from [2, 3]" in answer["message"]
     repair = answer["repair"]
     assert repair["partitions"] == [dict(topic="orders", partition=0)]
+    assert repair["rebuild_hosts"] == ["kafka1"]
     assert repair["evidence"][0]["path"] == "/r/repair-evidence-orders-0-20261201T180000Z.json"
     assert repair["evidence"][0]["json"]["damaged_copies"][0]["captured_base64"] == "AA=="
     assert [d["broker_id"] for d in repair["repairs"][0]["intact_digests"]] == [2, 3]
@@ -92,7 +93,7 @@ def test_a_complete_journal_decides_afresh():
 
 def test_the_stamp_of_an_unknown_time():
     assert repair_run.acting(dict(repairs=[], steps=repair_plan.steps_of([])),
-                             dict(report_dir="/r", rebuild_timeout=1.0, stall_timeout=1.0), [], "")["evidence"] == []
+                             dict(report_dir="/r", rebuild_timeout=1.0, stall_timeout=1.0), [], "", {})["evidence"] == []
 
 
 # skip_corrupt's remedy ----------------------------------------------------------------------------------------
