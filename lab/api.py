@@ -62,6 +62,12 @@ def corrupt(topic: str, partition: int, offset: int, replicas: str = "all") -> d
     return corruptor.corrupt(topic, partition, offset, replicas)
 
 
+def corrupt_many(targets: list[tuple[str, int, int, list[int]]]) -> list[dict]:
+    from lab import corrupt as corruptor
+
+    return corruptor.corrupt_many(targets)
+
+
 def run_tool(main_class: str, *args: str) -> subprocess.CompletedProcess:
     return topics.run_tool(main_class, *args)
 

@@ -65,6 +65,29 @@ def corrupt(topic: str, partition: int, offset: int, replicas: str = "all") -> d
             "segments": [item["segment"] for item in damaged], "details": damaged}
 
 
+def corrupt_many(targets: list[tuple[str, int, int, list[int]]]) -> list[dict]:
+    """Flip one bit in each (topic, partition, offset) batch on the given brokers, all in one stop and start of
+    the brokers; returns what each damage broke, as corrupt() does, in order."""
+    states = {(topic, partition): _partition_state(topic, partition) for topic, partition, _o, _b in targets}
+    for topic, partition, _offset, brokers in targets:
+        assigned = states[(topic, partition)][0]
+        if not brokers or any(b not in assigned for b in brokers):
+            raise LabError(f"{topic}-{partition} has replicas on brokers {assigned}, not on all of {brokers}")
+    stop_order = cluster.stop_brokers()
+    results = []
+    try:
+        for topic, partition, offset, brokers in targets:
+            damaged = [_damage(broker_id, topic, partition, offset) for broker_id in sorted(brokers)]
+            results.append({"topic": topic, "partition": partition, "offset": offset,
+                            "leader": states[(topic, partition)][2], "first_offset": damaged[0]["first_offset"],
+                            "last_offset": damaged[0]["last_offset"],
+                            "damaged_brokers": [item["broker"] for item in damaged],
+                            "segments": [item["segment"] for item in damaged], "details": damaged})
+    finally:
+        cluster.start_brokers(list(reversed(stop_order)) or None)
+    return results
+
+
 def format_result(result: dict) -> str:
     lines = [f"corrupted {result['topic']}-{result['partition']} offset {result['offset']}: batch "
              f"{result['first_offset']}..{result['last_offset']} on broker(s) "

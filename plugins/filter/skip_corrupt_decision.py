@@ -24,6 +24,12 @@ def _gathered(value: Any) -> Any:
     return value
 
 
+def _repair_infos(value: Any) -> Any:
+    """partition_info's partitions, from its registered result."""
+    value = _gathered(value)
+    return value.get("partitions") if isinstance(value, dict) else value
+
+
 def skip_corrupt_decision(facts: Any) -> dict:
     """Decide from ``facts`` ({settings, inventory, journal, sample, scans, watch, started_at}), or, given
     {decision, offset_change, check_mode}, decide the rest of the run after the offset change."""
@@ -36,18 +42,19 @@ def skip_corrupt_decision(facts: Any) -> dict:
     try:
         return triage.decide(settings, facts.get("inventory") or {}, _gathered(facts.get("journal")),
                              _gathered(facts.get("sample")), _gathered(facts.get("scans")),
-                             _gathered(facts.get("watch")), str(facts.get("started_at") or ""))
+                             _gathered(facts.get("watch")), str(facts.get("started_at") or ""),
+                             _gathered(facts.get("repair_scans")), _repair_infos(facts.get("repair_infos")))
     except triage.DecisionInputError as error:
         return triage.refusal_for_bad_input(error, settings)
 
 
 def skip_corrupt_report(run: Any, offset_change: Any = None, verified: Any = None, marks: Any = None,
-                        check_mode: bool = False, name: str = "skip_corrupt") -> dict:
+                        check_mode: bool = False, name: str = "skip_corrupt", repair_verdict: Any = None) -> dict:
     """The JSON report of a run from its final run state (see module_utils/run_report.py)."""
     if not isinstance(run, dict):
         raise AnsibleFilterError("skip_corrupt_report expects the run state of skip_corrupt_decision")
     return run_report.skip_corrupt_report(run, _gathered(offset_change), list(verified or []), list(marks or []),
-                                          bool(check_mode), str(name))
+                                          bool(check_mode), str(name), _gathered(repair_verdict))
 
 
 class FilterModule:

@@ -37,22 +37,38 @@ def skipped_partitions(targets: list[dict], plan: list[dict]) -> list[dict]:
     return skipped
 
 
+def repaired_partitions(repair: Optional[dict]) -> list[dict]:
+    """What each rebuild found and did: damaged and intact replicas, the damage map, the intact digests."""
+    return [dict(topic=plan["topic"], partition=plan["partition"], replicas=plan["replicas"],
+                 damaged_brokers=plan["damaged"], intact_brokers=plan["intact"], damage=plan["damage"],
+                 intact_digests=plan.get("intact_digests") or [], leader_moved=bool(plan.get("move_leader")),
+                 records_lost=0)
+            for plan in (repair or {}).get("repairs") or []]
+
+
+def _result(run: dict, verified: list[dict], check_mode: bool, repair_verdict: Optional[dict]) -> str:
+    if check_mode:
+        return "planned (check mode: nothing was changed)"
+    if run.get("repair"):
+        checked = (repair_verdict or {}).get("ok")
+        return "repaired and verified, 0 records lost" if checked else "repaired, 0 records lost"
+    return "skipped and verified" if verified else "skipped"
+
+
 def skip_corrupt_report(run: dict, offset_change: Optional[dict], verified: list[dict], marks: list[dict],
-                        check_mode: bool, name: str = "skip_corrupt") -> dict:
+                        check_mode: bool, name: str = "skip_corrupt", repair_verdict: Optional[dict] = None) -> dict:
     """The report of one run from its run state (skip_corrupt_decision), consumer_offset's result, the partitions
     verified to flow, and the phase marks [{phase, at}] whose last one is the end of the run."""
     targets = run.get("targets") or []
     skipped = skipped_partitions(targets, (offset_change or {}).get("plan") or [])
     backup = run.get("backup_file")
-    if check_mode:
-        result = "planned (check mode: nothing was changed)"
-    else:
-        result = "skipped and verified" if verified else "skipped"
+    repair = run.get("repair")
     return {
         "report": name,
         "group": run.get("group"),
+        "topic": (run.get("settings") or {}).get("topic"),
         "check_mode": check_mode,
-        "result": result,
+        "result": _result(run, verified, check_mode, repair_verdict),
         "settings": dict(broker_restart=run.get("broker_restart"), offset_storage=run.get("offset_storage"),
                          stop_order=run.get("stop_order") or [],
                          resumed=bool(run.get("resumed")),
@@ -73,5 +89,8 @@ def skip_corrupt_report(run: dict, offset_change: Optional[dict], verified: list
         "undo": (f"ansible-playbook kafka_ops.remediation.restore_offsets -e consumer_group={run.get('group') or ''} "
                  f"-e backup_file={backup}") if backup else None,
         "verified": list(verified or []),
+        "repaired": repaired_partitions(repair),
+        "evidence_files": list((repair or {}).get("evidence_paths") or []),
+        "repair_verified": repair_verdict,
         "phases": phase_durations(marks or []),
     }

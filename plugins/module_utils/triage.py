@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.repair import (
+    repair_plan, repair_run, stuck_repair)
+
 BROKER_RESTARTS = ("full_stop", "rolling", "none")
 OFFSET_STORAGES = ("auto", "zookeeper", "kafka")
 # What broker_restart means when not given: a ZooKeeper-stored group's offsets can move with the brokers
@@ -132,7 +135,13 @@ def read_settings(raw: dict) -> dict:
     prefer = raw.get("prefer_store") or ""
     if prefer and prefer not in PREFERENCES:
         raise DecisionInputError(f"prefer_store must be zookeeper, kafka or larger, got {prefer!r}")
+    try:
+        repair = repair_plan.read_settings(raw)
+    except repair_plan.RepairInputError as error:
+        raise DecisionInputError(str(error)) from None
     return dict(
+        repair,
+        report_dir=str(raw.get("report_dir") or "~/.ansible/kafka_ops_remediation/reports"),
         group=group.strip(),
         offset_storage=storage,
         prefer_store=prefer,
@@ -184,14 +193,14 @@ def _answer(settings: dict, **fields: Any) -> dict:
                   prefer_store=settings.get("prefer_store") or None), rolled=[], backup_file=None,
         cluster={}, controller_id=None, broker_ids=[], group_state=[], watched_seconds=0, explicit=False,
         outcome=None, journal_planned=None, journal_moving=None, journal_update=None, settings=settings,
-        verify_targets=[])
+        verify_targets=[], repair=None, repair_partitions=[], verify_requests={})
     answer.update(fields)
     return answer
 
 
 def _phases(**on: bool) -> dict:
-    names = ("stop_consumers", "stop_brokers", "move_offsets", "roll_brokers", "start_brokers", "start_consumers",
-             "verify", "report")
+    names = ("repair", "stop_consumers", "stop_brokers", "move_offsets", "roll_brokers", "start_brokers",
+             "start_consumers", "verify", "report")
     return {name: bool(on.get(name, False)) for name in names}
 
 
@@ -515,7 +524,8 @@ def _undamaged_refusal(group: str, undamaged: list[dict], group_active: bool) ->
 
 
 def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, sample: Optional[dict] = None,
-           scans: Optional[list] = None, watch: Optional[dict] = None, started_at: str = "") -> dict:
+           scans: Optional[list] = None, watch: Optional[dict] = None, started_at: str = "",
+           repair_scans: Optional[list] = None, repair_infos: Optional[list] = None) -> dict:
     """The whole decision of one skip_corrupt.yml run from what has been gathered so far.
 
     ``settings``: the playbook's variables (consumer_group, topics, partitions, offsets, broker_restart,
@@ -525,13 +535,16 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
     ``journal``: the run journal of an earlier run ({} or None when there is none).
     ``sample``: consumer_offset_info's result with cluster=true; ``scans``: every broker's registered
     corrupt_record_info results; ``watch``: consumer_offset_info's result after the stuck interval;
-    ``started_at``: when the run started, for the journal.
+    ``started_at``: when the run started, for the journal; ``repair_scans``: every replica's full scan of the
+    partitions to repair, with digests and the damaged bytes; ``repair_infos``: partition_info's partitions.
     Raises DecisionInputError when a setting or the inventory cannot be used.
     """
     settings = read_settings(settings)
     brokers = _broker_hosts(inventory)
     consumers = [str(host) for host in inventory.get("consumers") or []]
     journal = journal or {}
+    if journal.get("repair_phase") in repair_run.RESUMED_PHASES:
+        return _resume_repair(settings, journal, consumers, brokers)
     if journal.get("phase") in RESUMED_PHASES:
         return _resume(settings, journal, consumers)
     bring_back = _bring_back(journal)
@@ -603,6 +616,13 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
     stuck = [entry for entry in lagging if _key(entry) in stuck_keys]
     answer.update(stuck=stuck, watched_seconds=settings["stuck_interval"] if watch is not None else 0)
 
+    if not settings["offsets"]:
+        found = stuck_repair.candidates(stuck, by_partition, cluster.get("partitions") or [])
+        choice, why = stuck_repair.choose(found, settings["remedy"])
+        if choice == "refuse":
+            return refuse(why)
+        if choice == "repair":
+            return _repair(answer, settings, consumers, brokers, found, repair_scans, repair_infos, started_at)
     replicas = {_key(entry): [int(r) for r in entry.get("replicas") or []] for entry in cluster.get("partitions") or []}
     targets, refusals, undamaged = [], [], []
     for entry in stuck:
@@ -612,6 +632,61 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
         {"target": targets, "refusal": refusals, "undamaged": undamaged}[kind].append(value)
     return _conclude(answer, settings, consumers, brokers, targets, refusals, undamaged, lagging, group_active,
                      started_at)
+
+
+def _repair_phases(consumers: list[str]) -> dict:
+    # The consumers are restarted after the rebuild: a consumer that met the damage has paused the partition or
+    # died (as the old consumer's fetcher thread and most Java applications do), and reads on only when started.
+    return _phases(repair=True, stop_consumers=bool(consumers), start_consumers=bool(consumers),
+                   verify=bool(consumers), report=True)
+
+
+def _repair(answer: dict, settings: dict, consumers: list[str], brokers: dict[str, int], found: list[dict],
+            scans: Optional[list], infos: Optional[list], started_at: str) -> dict:
+    """Repair instead of skipping: every stuck batch is intact on an in-sync replica."""
+    partitions = [dict(topic=c["topic"], partition=c["partition"], replicas=c["replicas"], leader=c["leader"])
+                  for c in found]
+    if scans is None or infos is None:
+        answer.update(need="repair_scans", repair_partitions=stuck_repair.partitions_to_read(found),
+                      scan_requests=repair_plan.scan_requests(partitions, brokers,
+                                                              digest_offsets=stuck_repair.digest_offsets(found),
+                                                              capture_bytes=settings["capture_bytes"]))
+        return answer
+    plan = repair_plan.plan_repairs(partitions, scans, infos, settings)
+    if plan["refusals"]:
+        message = ("Nothing was changed. " + " | ".join(plan["refusals"]) + ". To skip the damaged records "
+                   "instead, rerun with -e remedy=skip -e allow_intact_replica=true.")
+        answer.update(action="refuse", message=message, refusals=plan["refusals"])
+        return answer
+    repair = repair_run.acting(plan, settings, scans, started_at, brokers)
+    answer.update(
+        action="repair", repair=repair, host_groups=[dict(name=h, groups="skip_corrupt_consumers") for h in consumers],
+        verify_targets=stuck_repair.verify_targets(found, plan["repairs"]),
+        verify_requests=repair_run.verify_requests(repair, brokers), phases=_repair_phases(consumers),
+        message=(f"Group {settings['group']} is stuck on {len(found)} partition(s) whose records are intact on "
+                 "another replica: repairing instead of skipping, 0 records to lose: "
+                 + _shown([f"{name_of(c)} damaged on brokers {c['damaged']}, rebuilt from {c['intact']}"
+                           for c in found]) + "."))
+    answer["journal_planned"] = dict(journal_entry(answer, started_at), repair_phase="planned",
+                                     repair=repair_run.journal_entry(repair), verify_targets=answer["verify_targets"])
+    return answer
+
+
+def _resume_repair(settings: dict, journal: dict, consumers: list[str], brokers: dict[str, int]) -> dict:
+    repair = repair_run.resume(journal)
+    answer = _answer(settings, action="repair", resumed=True, resumed_phase=journal["repair_phase"], repair=repair,
+                     verify_targets=journal.get("verify_targets") or [], phases=_repair_phases(consumers),
+                     host_groups=[dict(name=h, groups="skip_corrupt_consumers") for h in consumers],
+                     verify_requests=repair_run.verify_requests(repair, brokers))
+    answer["message"] = (
+        f"Resuming the repair of {journal.get('started_at', 'an earlier run')} for group {settings['group']} after "
+        f"phase \"{journal['repair_phase']}\": the original replica lists it kept are restored. Delete "
+        f"{settings['state_file']} to start afresh instead.")
+    return answer
+
+
+def name_of(entry: dict) -> str:
+    return f"{entry['topic']}-{entry['partition']}"
 
 
 def _conclude(answer: dict, settings: dict, consumers: list[str], brokers: dict[str, int], targets: list[dict],

@@ -259,12 +259,12 @@ def test_follower_only_damage_under_a_live_group_says_it_is_stuck_for_another_re
     assert "slow or stuck for another reason" in answer["message"]
 
 
-def test_a_damaged_leader_with_an_intact_follower_refuses_unless_allowed():
+def test_with_remedy_skip_a_damaged_leader_with_an_intact_follower_refuses_unless_allowed():
     scans = scans_of(scan(1, 1, 20, 25), scan(2, 1, 20, 25), scan(3, 1))
-    refused = decide(sample=sample([offset(1, 20)]), scans=scans)
+    refused = decide(settings(remedy="skip"), sample=sample([offset(1, 20)]), scans=scans)
     assert refused["action"] == "refuse"
     assert "intact on brokers [3]: the records can be saved by making an intact replica the leader" in refused["message"]
-    allowed = decide(settings(allow_intact_replica=True), sample=sample([offset(1, 20)]), scans=scans)
+    allowed = decide(settings(allow_intact_replica=True, remedy="skip"), sample=sample([offset(1, 20)]), scans=scans)
     assert allowed["action"] == "act" and allowed["targets"][0]["intact_brokers"] == [3]
 
 
@@ -349,7 +349,7 @@ def test_full_stop_stops_the_controller_last_and_starts_it_first():
         "skip_corrupt_consumers": ["app1"],
         "skip_corrupt_stop_first": ["kafka1", "kafka3"], "skip_corrupt_stop_last": ["kafka2"],
         "skip_corrupt_start_first": ["kafka2"], "skip_corrupt_start_then": ["kafka3", "kafka1"]}
-    assert answer["phases"] == dict(stop_consumers=True, stop_brokers=True, move_offsets=True, roll_brokers=False,
+    assert answer["phases"] == dict(repair=False, stop_consumers=True, stop_brokers=True, move_offsets=True, roll_brokers=False,
                                     start_brokers=True, start_consumers=True, verify=True, report=True)
     assert answer["move"] == {"log_offsets": False, "storage": "zookeeper", "prefer_store": None}
     assert answer["verify_targets"] == [{"topic": "orders", "partition": 1, "target_offset": 25}]
