@@ -38,7 +38,7 @@ def make_stuck_group(name: str, count: int = 150, offset: int = 20, dual_commit:
     api.produce(name, count, partitions=3)
     broken = api.corrupt(name, 1, offset, "all")
     api.consumer_start(name, name, dual_commit=dual_commit)
-    _wait_stuck_and_settled(name, {name: api.end_offsets(name)}, 1)
+    wait_stuck_and_settled(name, {name: api.end_offsets(name)}, 1)
     return broken
 
 
@@ -53,14 +53,14 @@ def make_stuck_kafka_group(name: str, count: int = 150, offset: int = 20, second
         api.produce(topic, count, partitions=3)
         broken[topic] = api.corrupt(topic, 1, offset, "all")
     api.consumer_start(name, topics, kind="modern")
-    _wait_stuck_and_settled(name, {topic: api.end_offsets(topic) for topic in topics}, len(topics))
+    wait_stuck_and_settled(name, {topic: api.end_offsets(topic) for topic in topics}, len(topics))
     answer = broken[name]
     if second_topic:
         answer = dict(answer, second=broken[topics[1]])
     return answer
 
 
-def _wait_stuck_and_settled(group: str, ends: dict[str, dict[int, int]], stuck_partitions: int) -> None:
+def wait_stuck_and_settled(group: str, ends: dict[str, dict[int, int]], stuck_partitions: int) -> None:
     """Wait until the group's consumer is stuck on stuck_partitions partitions and has committed every other
     partition of `ends` ({topic: {partition: log end}}) at its log end."""
     deadline = time.monotonic() + 60

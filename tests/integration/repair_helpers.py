@@ -12,7 +12,7 @@ import time
 from kafka import KafkaAdminClient
 
 from lab import api
-from lab.scenarios import _wait_stuck_and_settled  # pylint: disable=protected-access
+from lab.scenarios import wait_stuck_and_settled
 from skip_corrupt_helpers import REPO
 
 BOOTSTRAP = api.BOOTSTRAP
@@ -75,7 +75,7 @@ def stuck_on_damaged_leader(group: str, kind: str = "legacy", offset: int = 20) 
     (broken,) = api.corrupt_many([(group, 1, offset, [leader])])
     elect_preferred(group, 1)
     api.consumer_start(group, group, kind=kind)
-    _wait_stuck_and_settled(group, {group: api.end_offsets(group)}, 1)
+    wait_stuck_and_settled(group, {group: api.end_offsets(group)}, 1)
     return broken
 
 

@@ -332,7 +332,7 @@ def evidence_files(repairs: list[dict], scans: Any, report_dir: str, stamp: str)
     """One JSON evidence file per repaired partition: every damaged copy's bytes (base64, as captured), segment
     and position, and the intact copies' SHA-256 of the same offsets. Kept before Kafka deletes the damaged
     copies."""
-    _, damaged, _ = _gather(scans)
+    damaged = _gather(scans)[1]
     files = []
     for plan in repairs:
         key = key_of(plan)

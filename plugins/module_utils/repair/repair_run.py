@@ -29,7 +29,8 @@ def acting(plan: dict, settings: dict, scans: Any, started_at: str, brokers: dic
     files = repair_plan.evidence_files(plan["repairs"], scans, settings["report_dir"], stamp)
     return dict(
         repairs=plan["repairs"], steps=plan["steps"],
-        partitions=[dict(topic=p["topic"], partition=p["partition"]) for p in plan["repairs"]], run=repair_plan.steps_to_run("planned", plan["steps"]),
+        partitions=[dict(topic=p["topic"], partition=p["partition"]) for p in plan["repairs"]],
+        run=repair_plan.steps_to_run("planned", plan["steps"]),
         phase="planned", evidence=[dict(path=f["path"], json=f["content"]) for f in files],
         evidence_paths=[f["path"] for f in files], clean=plan.get("clean") or [],
         # Where a stalled copy is explained: the re-added brokers log the batches they refuse.
@@ -49,8 +50,8 @@ def resume(journal: dict) -> dict:
 
 def journal_entry(repair: dict) -> dict:
     """What the journal keeps of a repair: the plan and the original replica lists; not the evidence's bytes."""
-    return {name: repair[name] for name in ("repairs", "steps", "partitions", "evidence_paths", "rebuild_hosts", "clean", "timeouts",
-                                            "records_lost")}
+    kept = ("repairs", "steps", "partitions", "evidence_paths", "rebuild_hosts", "clean", "timeouts", "records_lost")
+    return {name: repair[name] for name in kept}
 
 
 def verify_requests(repair: dict, brokers: dict[str, int]) -> dict[str, list[dict]]:

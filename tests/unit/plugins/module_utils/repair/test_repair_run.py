@@ -31,9 +31,9 @@ def test_it_asks_for_the_partitions_then_scans_every_replica_then_the_evidence()
 
 
 def test_a_repair_is_planned_with_its_journal_evidence_and_verify_requests():
+    digests = [digest(1, sha="0" * 64), digest(2), digest(3)]
     answer = decide(infos=[info()], found=scans([record(1)]),
-                    evidence=scans([record(1, captured="AA==")], digests=[digest(1, sha="0" * 64), digest(2),
-                                                                           digest(3)]))
+                    evidence=scans([record(1, captured="AA==")], digests=digests))
     assert answer["action"] == "repair"
     assert "orders-0 damaged on brokers [1], rebuilt from [2, 3]" in answer["message"]
     repair = answer["repair"]
