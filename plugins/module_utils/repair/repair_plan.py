@@ -289,9 +289,11 @@ def steps_of(repairs: list[dict]) -> dict:
 
 
 def scan_requests(partitions: list[dict], brokers: dict[str, int], start_offsets: Optional[dict] = None,
-                  digest_offsets: Optional[dict] = None, capture_bytes: int = 0) -> dict[str, list[dict]]:
+                  digest_offsets: Optional[dict] = None, capture_bytes: int = 0,
+                  mode: str = "all") -> dict[str, list[dict]]:
     """{host: [corrupt_record_info arguments per topic]} reading every replica of ``partitions`` to its end
-    (mode all), from the log start unless ``start_offsets`` says otherwise.
+    (mode all), from the log start unless ``start_offsets`` says otherwise; mode at_start reads only the entry
+    at the start offset (the digests are read wherever they are).
 
     ``start_offsets`` and ``digest_offsets`` map a partition name (topic-partition) to an offset and to offsets.
     """
@@ -304,7 +306,7 @@ def scan_requests(partitions: list[dict], brokers: dict[str, int], start_offsets
                 continue
             request = per_topic.setdefault(key[0], dict(topic=key[0], partitions=[], start_offsets={},
                                                         digest_offsets={}, capture_bytes=capture_bytes,
-                                                        mode="all"))
+                                                        mode=mode))
             request["partitions"].append(key[1])
             start = (start_offsets or {}).get(name_of(key))
             if start is not None:
@@ -377,8 +379,13 @@ def verify(repairs: list[dict], scans: Any, infos: list[dict]) -> dict:
         if still:
             problems.append(f"still damaged: {damage_map_phrase(still)}")
         for span in plan["damage"]:
-            seen = {int(d["broker_id"]): d.get("sha256") for d in digests.get(key, [])
-                    if d.get("offset") == span["first_offset"] and d.get("broker_id") is not None}
+            here = [d for d in digests.get(key, [])
+                    if d.get("offset") == span["first_offset"] and d.get("broker_id") is not None]
+            seen = {int(d["broker_id"]): d.get("sha256") for d in here}
+            unreadable = sorted(int(d["broker_id"]) for d in here if d.get("valid") is False)
+            if unreadable:
+                problems.append(f"the batch at offset {span['first_offset']} is still damaged on brokers "
+                                f"{unreadable}")
             if len(set(seen.values())) != 1 or None in seen.values() or sorted(seen) != sorted(plan["replicas"]):
                 problems.append(f"the batch at offset {span['first_offset']} is not identical on every replica "
                                 f"({seen})")

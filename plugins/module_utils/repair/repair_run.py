@@ -55,8 +55,8 @@ def journal_entry(repair: dict) -> dict:
 
 
 def verify_requests(repair: dict, brokers: dict[str, int]) -> dict[str, list[dict]]:
-    """{host: corrupt_record_info arguments} re-reading every replica from the first once damaged offset, with
-    the digests of the damaged offsets."""
+    """{host: corrupt_record_info arguments} re-reading, on every replica, the entry at the first once damaged
+    offset and the digest (with its CRC check) of every once damaged entry: the damaged range, not the log."""
     partitions = [dict(topic=p["topic"], partition=p["partition"], replicas=p["replicas"])
                   for p in repair["repairs"]]
     starts, offsets = {}, {}
@@ -65,7 +65,8 @@ def verify_requests(repair: dict, brokers: dict[str, int]) -> dict[str, list[dic
         if firsts:
             starts[name_of(key_of(plan))] = min(firsts)
             offsets[name_of(key_of(plan))] = firsts
-    return repair_plan.scan_requests(partitions, brokers, start_offsets=starts, digest_offsets=offsets)
+    return repair_plan.scan_requests(partitions, brokers, start_offsets=starts, digest_offsets=offsets,
+                                     mode="at_start")
 
 
 def _stamp(started_at: str) -> str:
@@ -111,7 +112,7 @@ def decide(raw: dict, inventory: dict, journal: Optional[dict] = None, infos: Op
     ``raw``: the playbook's variables (topic, partitions, remedy settings, report_dir); ``inventory``:
     {broker_hosts, broker_ids}; ``infos``: partition_info's partitions of the topic; ``found``: every broker's
     scan of the topic from the log start; ``evidence``: every broker's scan of the damaged partitions with
-    the digests of the damaged offsets and the damaged bytes.
+    the digests of the damaged offsets (the damaged bytes are in ``found``).
     """
     topic = str(raw.get("topic") or "").strip()
     if not topic:
@@ -140,7 +141,9 @@ def decide(raw: dict, inventory: dict, journal: Optional[dict] = None, infos: Op
             f"Topic {topic} has no partition {unknown if unknown else ''}: check the topic and partitions. "
             "Nothing was changed.").replace(" []", ""))
     if found is None:
-        return _answer(need="found", settings=settings, scan_requests=repair_plan.scan_requests(wanted, brokers))
+        # The full scan keeps the damaged bytes as it meets them: the evidence scan then reads only digests.
+        return _answer(need="found", settings=settings, scan_requests=repair_plan.scan_requests(
+            wanted, brokers, capture_bytes=settings["capture_bytes"]))
     scanned, damaged = {}, {}
     for result in repair_plan.scan_results(found):
         for record in result.get("corrupt_records") or []:
@@ -154,13 +157,13 @@ def decide(raw: dict, inventory: dict, journal: Optional[dict] = None, infos: Op
         digests = {name: sorted(o for o in offsets if o is not None) for name, offsets in damaged.items()}
         starts = {name: min(offsets) for name, offsets in digests.items() if offsets}
         return _answer(need="evidence", settings=settings, scan_requests=repair_plan.scan_requests(
-            to_repair, brokers, start_offsets=starts, digest_offsets=digests, capture_bytes=settings["capture_bytes"]))
-    # The damage map is the full scan's; the evidence scan adds the damaged bytes and every replica's digests.
+            to_repair, brokers, start_offsets=starts, digest_offsets=digests, mode="at_start"))
+    # The damage map and the damaged bytes are the full scan's; the evidence scan adds every replica's digests.
     plan = repair_plan.plan_repairs(to_repair, found, infos, settings, digest_scans=evidence)
     if plan["refusals"]:
         return _answer(action="refuse", settings=settings, refusals=plan["refusals"],
                        message="Nothing was changed. " + " | ".join(plan["refusals"]))
-    repair = acting(plan, settings, evidence, started_at, brokers)
+    repair = acting(plan, settings, found, started_at, brokers)
     lost = "0 records to lose"
     return _answer(
         action="repair", settings=settings, repair=repair, verify_requests=verify_requests(repair, brokers),

@@ -232,6 +232,7 @@ def test_a_verified_repair():
     (info(), [record(1)], None, "still damaged: offsets 20-29 on brokers [1]"),
     (info(), (), [digest(1, sha="b" * 64), digest(2), digest(3)], "not identical on every replica"),
     (info(), (), [digest(2), digest(3)], "not identical on every replica"),
+    (info(), (), [digest(1, valid=False), digest(2), digest(3)], "still damaged on brokers [1]"),
 ])
 def test_an_unverified_repair_names_what_differs(after, records, digests, match):
     digests = [digest(1), digest(2), digest(3)] if digests is None else digests

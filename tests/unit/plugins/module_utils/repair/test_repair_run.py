@@ -21,19 +21,20 @@ def test_it_asks_for_the_partitions_then_scans_every_replica_then_the_evidence()
     assert decide()["need"] == "info"
     found = decide(infos=[info()])
     assert found["need"] == "found"
+    # The full scan keeps the damaged bytes; the evidence scan reads only the digests.
     assert found["scan_requests"]["kafka2"] == [dict(topic="orders", partitions=[0], start_offsets={},
-                                                     digest_offsets={}, capture_bytes=0, mode="all")]
+                                                     digest_offsets={}, capture_bytes=1024 * 1024, mode="all")]
     evidence = decide(infos=[info()], found=scans([record(1)]))
     assert evidence["need"] == "evidence"
     assert evidence["scan_requests"]["kafka1"][0]["digest_offsets"] == {"0": [20]}
     assert evidence["scan_requests"]["kafka1"][0]["start_offsets"] == {"0": 20}
-    assert evidence["scan_requests"]["kafka1"][0]["capture_bytes"] == 1024 * 1024
+    assert (evidence["scan_requests"]["kafka1"][0]["capture_bytes"], evidence["scan_requests"]["kafka1"][0]["mode"]) == (
+        0, "at_start")
 
 
 def test_a_repair_is_planned_with_its_journal_evidence_and_verify_requests():
     digests = [digest(1, sha="0" * 64), digest(2), digest(3)]
-    answer = decide(infos=[info()], found=scans([record(1)]),
-                    evidence=scans([record(1, captured="AA==")], digests=digests))
+    answer = decide(infos=[info()], found=scans([record(1, captured="AA==")]), evidence=scans(digests=digests))
     assert answer["action"] == "repair"
     assert "orders-0 damaged on brokers [1], rebuilt from [2, 3]" in answer["message"]
     repair = answer["repair"]
@@ -45,7 +46,8 @@ def test_a_repair_is_planned_with_its_journal_evidence_and_verify_requests():
     assert answer["journal_planned"]["repair_phase"] == "planned"
     assert "evidence" not in answer["journal_planned"]["repair"]
     assert answer["verify_requests"]["kafka3"] == [dict(topic="orders", partitions=[0], start_offsets={"0": 20},
-                                                        digest_offsets={"0": [20]}, capture_bytes=0, mode="all")]
+                                                        digest_offsets={"0": [20]}, capture_bytes=0,
+                                                        mode="at_start")]
 
 
 def test_nothing_damaged_is_nothing_to_do():
