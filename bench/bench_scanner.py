@@ -7,7 +7,9 @@ Prints, each a median of several runs, measured in this one run:
 - the pure-Python CRC-32C fallback: scanner throughput on a smaller segment, and the production path
   "start at a committed offset via the .index, stop at the first damage" on the 1 GiB segment;
 - resynchronisation: a 64 MiB segment with 8 MiB of zeros (and, apart, 8 MiB of random bytes) in the middle,
-  with and without its .index, against the baseline scanner on the same files.
+  with and without its .index, against the baseline scanner on the same files;
+- the evidence options (this checkout only): digest_offsets on the damaged offset and on an intact one in the
+  middle of the 1 GiB segment, and capture_bytes on the damaged batch.
 The baseline is the scanner of another checkout, run in the same way in the same run: BENCH_BASELINE=<checkout>,
 or by default a temporary git worktree at BASELINE_COMMIT (the scanner before issue 11).
 No assertions: the figures go into the closing note.
@@ -64,6 +66,28 @@ print(json.dumps({"seconds": seconds, "peak_rss_kib": resource.getrusage(resourc
 """
 
 
+# The child that digests: the module's evidence steps after a ``mode: first`` scan from the committed offset.
+EVIDENCE_CHILD = r"""
+import json, sys, time
+if sys.argv[1] == "python":
+    sys.modules["crc32c"] = None
+    sys.modules["google_crc32c"] = None
+sys.path.insert(0, sys.argv[2])
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format import entry_evidence, log_dir_scan
+targets = log_dir_scan.targets_for_paths([sys.argv[3]])
+offsets = [int(offset) for offset in sys.argv[4].split(",")]
+began = time.perf_counter()
+digests = entry_evidence.offset_digests(targets, {targets[0].partition: offsets})
+digest_seconds = time.perf_counter() - began
+result = log_dir_scan.scan(targets, {}, offsets[0], "first")
+began = time.perf_counter()
+entry_evidence.capture_damaged(result["corrupt_records"], 1 << 20)
+print(json.dumps({"digest_seconds": digest_seconds, "capture_seconds": time.perf_counter() - began,
+                  "digests": [(d["offset"], d["valid"], d["reason"]) for d in digests],
+                  "captured": [len(r["captured"]) for r in result["corrupt_records"]]}))
+"""
+
+
 def template_batch() -> bytes:
     """One ~16 KiB batch of 16 records; baseOffset is outside the CRC, so copies at other offsets stay valid."""
     records = 16
@@ -101,6 +125,19 @@ def child_scan(implementation: str, target: pathlib.Path, start="-", mode="all",
     output = subprocess.run([sys.executable, "-c", CHILD, implementation, str(collections), str(target), str(start),
                              mode], check=True, capture_output=True, text=True).stdout
     return json.loads(output)
+
+
+def evidence_figures(partition: pathlib.Path, offsets: list) -> None:
+    for implementation in ("c", "python"):
+        runs = [json.loads(subprocess.run(
+            [sys.executable, "-c", EVIDENCE_CHILD, implementation, str(COLLECTIONS), str(partition),
+             ",".join(str(offset) for offset in offsets)], check=True, capture_output=True, text=True).stdout)
+            for _run in range(RUNS)]
+        print("evidence (%s CRC-32C), median of %d: digest_offsets %s in the 1 GiB segment %.4f s (%s); "
+              "capture_bytes 1 MiB of the damaged batch %.4f s (base64 lengths %s)" % (
+                  implementation, RUNS, offsets, statistics.median(run["digest_seconds"] for run in runs),
+                  runs[0]["digests"], statistics.median(run["capture_seconds"] for run in runs),
+                  runs[0]["captured"]))
 
 
 def baseline_collections(workdir: pathlib.Path) -> tuple:
@@ -239,6 +276,7 @@ def main() -> None:
         c_stops = [child_scan("c", partition, committed, "first") for _run in range(RUNS)]
         print("same path with the C CRC-32C, median of %d: %.4f s" % (
             RUNS, statistics.median(run["seconds"] for run in c_stops)))
+        evidence_figures(partition, [damaged_batch * per_batch + 5, (damaged_batch + 1000) * per_batch + 9])
         segment.unlink()
         resync_figures(workdir, baseline)
     finally:

@@ -80,6 +80,23 @@ options:
     type: str
     choices: [first, all, at_start]
     default: first
+  digest_offsets:
+    description:
+      - Offsets whose entry to fingerprint on each replica of the partition this broker holds (partition number
+        to a list of offsets), returned in RV(digests). Replicas store the same batches byte for byte, so equal
+        digests show that an intact replica holds exactly the records another replica lost.
+      - Each entry is found from the C(.index) entry at or below its offset and a short read forward (without a
+        C(.index), a walk over the entries' framing in the one segment holding the offset), whatever O(mode),
+        O(start_offset) and O(start_offsets) say; no partition is read in full.
+      - A partition listed here must be one of O(partitions) when O(partitions) is given.
+    type: dict
+  capture_bytes:
+    description:
+      - Keep the first O(capture_bytes) bytes of every damaged entry in RV(corrupt_records[].captured), with
+        their SHA-256, as evidence before a repair deletes the damaged copy.
+      - V(0) keeps nothing.
+    type: int
+    default: 0
 requirements:
   - Python 3 standard library on the broker host (a C CRC-32C package is optional).
 notes:
@@ -107,6 +124,18 @@ EXAMPLES = r"""
       0: 1200
       3: 1843411
     mode: all
+
+- name: Keep the damaged bytes and fingerprint the entry holding offset 1843411 on every replica of orders-3
+  kafka_ops.remediation.corrupt_record_info:
+    server_properties: /etc/kafka/server.properties
+    topic: orders
+    partitions: [3]
+    start_offset: 1843411
+    mode: all
+    digest_offsets:
+      3: [1843411]
+    capture_bytes: 1048576
+  register: orders_evidence
 
 - name: Check one segment file
   kafka_ops.remediation.corrupt_record_info:
@@ -164,10 +193,83 @@ corrupt_records:
     computed_crc:
       description: "Checksum computed over the entry; null when not computed."
       type: int
+    captured:
+      description:
+        - "Base64 of the first min(RV(corrupt_records[].length), O(capture_bytes)) bytes of the damaged entry."
+      returned: when O(capture_bytes) is more than 0
+      type: str
+    sha256:
+      description: "Hex SHA-256 of exactly the captured bytes."
+      returned: when O(capture_bytes) is more than 0
+      type: str
+    truncated:
+      description: "Whether the entry is longer than O(capture_bytes), so that only its start was captured."
+      returned: when O(capture_bytes) is more than 0
+      type: bool
   sample:
     - {topic: orders, partition: 3, broker_id: 2, segment: /var/lib/kafka/data/orders-3/00000000000000000000.log,
        position: 4172, length: 1095, magic: 2, first_offset: 40, last_offset: 49, next_valid_offset: 50,
        reason: crc_mismatch, stored_crc: 1071005051, computed_crc: 2593632005}
+digests:
+  description:
+    - One element per offset of O(digest_offsets) per replica of its partition on this broker, in partition
+      then offset order; empty without O(digest_offsets).
+    - Compare them across brokers. An intact replica's entry is valid and has the same RV(digests[].sha256) as
+      every other intact replica's (not on compacted topics, whose replicas are cleaned each on its own).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    topic:
+      description: "Topic."
+      type: str
+    partition:
+      description: "Partition number."
+      type: int
+    broker_id:
+      description: "Broker id from the log dir's C(meta.properties); null when it has none."
+      type: int
+    offset:
+      description: "The offset asked for."
+      type: int
+    base_offset:
+      description:
+        - "First offset of the entry holding RV(digests[].offset): a v2 batch's baseOffset, a v0/v1 wrapper's
+          first inner offset. For a damaged entry, the first offset the damage covers, as in
+          RV(corrupt_records[].first_offset). Null when no entry holds the offset or it cannot be told."
+      type: int
+    last_offset:
+      description: "Last offset of that entry (or of the damage); null when no entry holds the offset."
+      type: int
+    segment:
+      description: "Path of the segment file holding the entry; null when no entry holds the offset."
+      type: str
+    position:
+      description: "Byte position of the entry in the segment; null when no entry holds the offset."
+      type: int
+    length:
+      description:
+        - "Bytes of the whole entry, its 12-byte offset and size header included (for damaged framing, of the
+          damaged span); null when no entry holds the offset."
+      type: int
+    sha256:
+      description: "Hex SHA-256 of exactly those bytes; null when no entry holds the offset."
+      type: str
+    valid:
+      description: "Whether the entry's checksum matches and its framing and offsets fit with its neighbours'."
+      type: bool
+    reason:
+      description:
+        - "Null for a valid entry. For a damaged one the RV(corrupt_records[].reason) of its damage:
+          V(crc_mismatch), V(bad_framing), V(invalid_magic) or V(offset_out_of_order)."
+        - "When no entry holds the offset: V(below_log_start) (below the oldest segment on this replica),
+          V(above_log_end) (at or beyond the log end offset, or in a torn tail) or V(not_in_log) (valid entries
+          on both sides and none holds it, as compaction leaves it)."
+      type: str
+  sample:
+    - {topic: orders, partition: 3, broker_id: 2, offset: 1843411, base_offset: 1843410, last_offset: 1843419,
+       segment: /var/lib/kafka/data/orders-3/00000000000001800000.log, position: 4172, length: 1095,
+       sha256: 4ee53bf8406c2ea72e52bdfbb3ca7c671e9be3a4f8e5571853731d772a37623f, valid: true, reason: null}
 torn_tails:
   description: Partial entries at the end of a partition's newest segment (a crash mid-write, not corruption).
   returned: always
@@ -208,6 +310,8 @@ crc32c_implementation:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.entry_evidence import (
+    capture_damaged, offset_digests, parse_digest_offsets)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (
     ScanError, log_dirs_from_server_properties, scan, targets_for_paths, targets_for_topic)
 
@@ -222,6 +326,8 @@ def argument_spec() -> dict:
         start_offset=dict(type="int"),
         start_offsets=dict(type="dict"),
         mode=dict(type="str", choices=["first", "all", "at_start"], default="first"),
+        digest_offsets=dict(type="dict"),
+        capture_bytes=dict(type="int", default=0),
     )
 
 
@@ -245,6 +351,14 @@ def main() -> None:
     )
     params = module.params
     try:
+        digest_offsets = parse_digest_offsets(params["digest_offsets"])
+        if params["capture_bytes"] < 0:
+            raise ScanError("capture_bytes must be 0 (capture nothing) or a number of bytes, got %d"
+                            % params["capture_bytes"])
+        excluded = sorted(set(digest_offsets) - set(params["partitions"] or digest_offsets))
+        if excluded:
+            raise ScanError("digest_offsets names partition(s) %s, which partitions leaves out: add them to "
+                            "partitions" % ", ".join(str(number) for number in excluded))
         if params["paths"]:
             targets = targets_for_paths(params["paths"])
         else:
@@ -259,6 +373,9 @@ def main() -> None:
             if not targets:
                 module.warn("no partition of topic '%s' in %s on this host" % (params["topic"], ", ".join(log_dirs)))
         result = scan(targets, _start_offsets(params["start_offsets"]), params["start_offset"], params["mode"])
+        if params["capture_bytes"]:
+            capture_damaged(result["corrupt_records"], params["capture_bytes"])
+        result["digests"] = offset_digests(targets, digest_offsets)
     except ScanError as error:
         module.fail_json(msg=str(error))
     except OSError as error:

@@ -5,6 +5,8 @@ Run under the lab lock: flock /tmp/kafka-ops-lab.lock .venv/bin/python -m pytest
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import pathlib
@@ -121,3 +123,40 @@ def test_dump_log_segments_agrees_on_every_format(lab, tmp_path):  # pylint: dis
     result = scan(targets_for_paths([str(directory)]), {}, None, "all")
     assert [r["position"] for r in result["corrupt_records"]] == [starts[i] for i in (1, 2, 4, 6)]
     assert invalid_dump_lines(str(segment)) == result["lines"][1:]
+
+
+def test_digests_tell_the_damaged_replica_from_the_intact_ones_and_keep_its_bytes(topic, tmp_path):
+    damage = lab_api.corrupt(topic, 2, 12, replicas="follower")
+    (damaged_broker,) = damage["damaged_brokers"]
+    (detail,) = damage["details"]
+    results = run_on_brokers(tmp_path, topic=topic, partitions=[2], start_offsets={"2": 12}, mode="first",
+                             digest_offsets={"2": [12]}, capture_bytes=1 << 20)
+    digests = {}
+    for broker_id, result in results.items():
+        (digest,) = result["digests"]
+        assert (digest["topic"], digest["partition"], digest["broker_id"], digest["offset"], digest["base_offset"],
+                digest["last_offset"]) == (topic, 2, broker_id, 12, 10, 14)
+        # The digest is of exactly the bytes at the position and length it names, read here independently.
+        with open(digest["segment"], "rb") as segment:
+            segment.seek(digest["position"])
+            entry = segment.read(digest["length"])
+        assert len(entry) == digest["length"] and hashlib.sha256(entry).hexdigest() == digest["sha256"]
+        digests[broker_id] = (digest, entry)
+    damaged, damaged_bytes = digests.pop(damaged_broker)
+    assert (damaged["valid"], damaged["reason"]) == (False, "crc_mismatch")
+    assert (damaged["segment"], damaged["position"]) == (detail["segment"], detail["batch_position"])
+    assert [(digest["valid"], digest["reason"]) for digest, _entry in digests.values()] == [(True, None)] * 2
+    (intact_sha,) = {digest["sha256"] for digest, _entry in digests.values()}
+    assert damaged["sha256"] != intact_sha
+    # The damaged copy differs from the intact one by exactly the bit lab corrupt flipped.
+    (intact_bytes,) = {entry for _digest, entry in digests.values()}
+    flipped = detail["position"] - detail["batch_position"]
+    assert [n for n, (a, b) in enumerate(zip(damaged_bytes, intact_bytes)) if a != b] == [flipped]
+    assert damaged_bytes[flipped] ^ intact_bytes[flipped] == 1
+
+    (record,) = results[damaged_broker]["corrupt_records"]
+    captured = base64.b64decode(record["captured"])
+    assert len(captured) == record["length"] == damaged["length"] and record["truncated"] is False
+    assert hashlib.sha256(captured).hexdigest() == record["sha256"] == damaged["sha256"]
+    assert captured == damaged_bytes
+    assert all(results[broker_id]["corrupt_records"] == [] for broker_id in digests)

@@ -9,7 +9,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.crc32c import IMPLEMENTATION
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_segment import (
@@ -133,9 +133,12 @@ class PartitionScan:
     segments: int = 0
     bytes: int = 0
     log_end_offset: Optional[int] = None
+    # The walk's offset ledger, for callers that ask what it confirmed (the digests of entry_evidence).
+    ledger: Optional[OffsetLedger] = None
 
 
-def _segments(directory: str) -> List[tuple]:
+def segment_files(directory: str) -> List[tuple]:
+    """(base offset, path) of every segment of a partition directory, oldest first."""
     found = []
     for name in os.listdir(directory):
         match = SEGMENT_NAME.match(name)
@@ -170,21 +173,22 @@ def _anchor(handle, index: OffsetIndex, size: int, base_offset: int, start_offse
 
 
 def scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bool,
-                   stop_at_start: bool = False) -> PartitionScan:
+                   stop_at_start: bool = False,
+                   new_ledger: Callable[[], OffsetLedger] = OffsetLedger) -> PartitionScan:
     """One partition from ``start_offset``. ``stop_at_first``: stop once the first damage and the offset
     after it are known. ``stop_at_start``: stop once the entry holding the start offset (or the first after
     it) is confirmed, so that only the entry a consumer at that offset fetches next (and any damage there)
-    is read."""
+    is read. ``new_ledger`` makes the walk's offset ledger (one per walk)."""
     try:
-        return _scan_partition(target, start_offset, stop_at_first, stop_at_start, trust_framing=True)
+        return _scan_partition(target, start_offset, stop_at_first, stop_at_start, True, new_ledger())
     except FramingDoubt:
         # Walking to the start offset on framing alone met damage: walk again, checking every entry.
-        return _scan_partition(target, start_offset, stop_at_first, stop_at_start, trust_framing=False)
+        return _scan_partition(target, start_offset, stop_at_first, stop_at_start, False, new_ledger())
 
 
 def _scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: bool, stop_at_start: bool,
-                    trust_framing: bool) -> PartitionScan:
-    segments = _segments(target.directory)
+                    trust_framing: bool, ledger: OffsetLedger) -> PartitionScan:
+    segments = segment_files(target.directory)
     newest_path = segments[-1][1] if segments else None
     next_base = {path: following[0] for (_base, path), following in zip(segments, segments[1:])}
     # Sizes are fixed now: a live broker keeps appending to the active segment while we read it.
@@ -194,8 +198,8 @@ def _scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: b
     elif start_offset > NO_START:
         earlier = [number for number, (base, _path) in enumerate(segments) if base <= start_offset]
         segments = segments[earlier[-1]:] if earlier else segments
-    report = PartitionScan(target, start_offset if start_offset > NO_START else (segments[0][0] if segments else None))
-    ledger = OffsetLedger()
+    scanned_from = start_offset if start_offset > NO_START else (segments[0][0] if segments else None)
+    report = PartitionScan(target, scanned_from, ledger=ledger)
     stopped = False
     for number, (base, path) in enumerate(segments):
         size = sizes[path]
@@ -244,7 +248,8 @@ def _scan_partition(target: PartitionTarget, start_offset: int, stop_at_first: b
                                        if damage.last_offset is not None])
         report.log_end_offset = max(highest + 1, segments[-1][0])
     elif newest_path is not None and not target.only_segment:
-        report.log_end_offset = _tail_end_offset(newest_path, sizes[newest_path], _segments(target.directory)[-1][0])
+        newest_base = segment_files(target.directory)[-1][0]
+        report.log_end_offset = _tail_end_offset(newest_path, sizes[newest_path], newest_base)
     report.lines = _lines(report.found)
     return report
 

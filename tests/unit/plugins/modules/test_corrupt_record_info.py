@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format import entry_evidence
 from ansible_collections.kafka_ops.remediation.plugins.modules import corrupt_record_info
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.segment_builder import positions, v2_batch
 
@@ -76,3 +79,75 @@ def test_a_topic_not_on_this_broker_is_a_warning(capsys, log_dir, monkeypatch):
     _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "invoices"})
     assert result["partitions"] == [] and result["corrupt_records"] == []
     assert warned == ["no partition of topic 'invoices' in %s on this host" % log_dir]
+
+
+def test_without_the_evidence_options_nothing_is_captured_or_digested(capsys, log_dir):
+    _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders"})
+    assert result["digests"] == []
+    assert not {"captured", "sha256", "truncated"} & set(result["corrupt_records"][0])
+
+
+@pytest.mark.parametrize("mode", ["first", "at_start", "all"])
+def test_digests_and_captured_bytes_of_the_damaged_offset_on_every_partition(capsys, log_dir, mode):
+    segment = log_dir / "orders-0" / ("%020d.log" % 0)
+    code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders", "mode": mode,
+                                       "start_offsets": {"0": 7, "1": 7}, "digest_offsets": {"0": [17, 7], 1: 7},
+                                       "capture_bytes": 4096})
+    assert code == 0
+    (record,) = result["corrupt_records"]
+    captured = base64.b64decode(record["captured"])
+    assert len(captured) == record["length"] == len(BATCHES[1]) and record["truncated"] is False
+    assert hashlib.sha256(captured).hexdigest() == record["sha256"]
+    assert captured == segment.read_bytes()[record["position"]:record["position"] + record["length"]]
+    # Every mode stops at the damage (or at offset 7): the digests past it are read all the same.
+    damaged, after, intact = result["digests"]
+    assert [(d["partition"], d["offset"], d["base_offset"], d["last_offset"], d["valid"], d["reason"])
+            for d in (damaged, after, intact)] == [(0, 7, 5, 9, False, "crc_mismatch"), (0, 17, 15, 19, True, None),
+                                                   (1, 7, 5, 9, True, None)]
+    assert damaged["sha256"] == record["sha256"] != intact["sha256"] == hashlib.sha256(BATCHES[1]).hexdigest()
+
+
+def test_a_damaged_entry_longer_than_capture_bytes_is_truncated(capsys, log_dir):
+    _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders", "capture_bytes": 16})
+    (record,) = result["corrupt_records"]
+    captured = base64.b64decode(record["captured"])
+    assert len(captured) == 16 < record["length"] and record["truncated"] is True
+    assert hashlib.sha256(captured).hexdigest() == record["sha256"]
+
+
+@pytest.mark.parametrize("suffix", [".5f0a6e1d2c3b4a59-delete", ".5f0a6e1d2c3b4a59-future",
+                                    ".5f0a6e1d2c3b4a59-stray", "-delete"])
+def test_partition_dirs_kafka_deletes_or_moves_are_not_scanned(capsys, log_dir, suffix):
+    renamed = log_dir / ("orders-0" + suffix)
+    renamed.mkdir()
+    data = bytearray(b"".join(BATCHES))
+    data[positions(BATCHES)[2] + 40] ^= 1
+    (renamed / ("%020d.log" % 0)).write_bytes(bytes(data))
+    _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders", "mode": "all",
+                                        "digest_offsets": {"0": [12], "1": [12]}})
+    assert [p["partition"] for p in result["partitions"]] == [0, 1]
+    assert [r["segment"] for r in result["corrupt_records"]] == [str(log_dir / "orders-0" / ("%020d.log" % 0))]
+    assert [(d["partition"], d["valid"]) for d in result["digests"]] == [(0, True), (1, True)]
+    assert all(suffix not in d["segment"] for d in result["digests"])
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"capture_bytes": -1}, "capture_bytes must be 0 (capture nothing) or a number of bytes, got -1"),
+    ({"digest_offsets": {"0": ["x"]}}, "digest_offsets entry '0': ['x'] is not partition number -> list of offsets"),
+    ({"partitions": [0], "digest_offsets": {"1": [3], "2": [3], "0": [3]}},
+     "digest_offsets names partition(s) 1, 2, which partitions leaves out: add them to partitions"),
+])
+def test_bad_evidence_options_are_one_line_errors(capsys, log_dir, args, message):
+    code, result = run_module(capsys, dict({"log_dirs": [str(log_dir)], "topic": "orders"}, **args))
+    assert code == 1 and result["msg"] == message
+
+
+def test_a_digest_read_error_is_a_one_line_error(capsys, log_dir, monkeypatch):
+    def unreadable(path, position, length):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(entry_evidence, "sha256_of", unreadable)
+    code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders", "partitions": [1],
+                                       "digest_offsets": {"1": [3]}})
+    assert code == 1 and result["msg"] == "cannot digest offset 3 of topic 'orders' partition 1 at '%s': " \
+        "Permission denied" % (log_dir / "orders-1" / ("%020d.log" % 0))
