@@ -5,7 +5,9 @@ reassignment, measured in the same run on the same partition just before the dam
 Each run makes a fresh one-partition topic (replication factor 3, 64 MiB segments) and fills it with Kafka's
 own producer (ProducerPerformance from the lab's jars). The baseline removes one follower by a reassignment,
 then times adding it back (AlterPartitionReassignments until the reassignment is gone and the follower is in
-the ISR). Then the batch in the middle of the log is damaged on the leader and the playbook is timed.
+the ISR). Then the batch in the middle of the log is damaged on the leader and the playbook is timed, twice:
+with the broker hosts' modules run by a Python that has a C CRC-32C (this venv's, as Debian's python3-crc32c
+would give), and by the lab's stdlib-only /usr/bin/python3, whose pure-Python CRC-32C reads ~20 MB/s per core.
 
 Target (issue 13): repair <= 2 x baseline + 15 s. Prints medians of BENCH_RUNS runs (default 3) and the
 playbook's phase times. Takes the lab lock (unless a parent holds it). BENCH_REPAIR_MB sets the size.
@@ -86,12 +88,15 @@ def fill(topic: str) -> int:
     return count
 
 
-def playbook(topic: str, report_dir: Path) -> float:
+VARIANTS = {"c_crc32c": {"ansible_python_interpreter": sys.executable}, "stdlib": {}}
+
+
+def playbook(topic: str, report_dir: Path, variables: dict) -> float:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
     began = time.monotonic()
     result = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"),
                              str(REPO / "playbooks" / "repair_replicas.yml"),
-                             "-e", json.dumps({"topic": topic, "report_dir": str(report_dir)})],
+                             "-e", json.dumps({"topic": topic, "report_dir": str(report_dir), **variables})],
                             cwd=REPO, env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - began
     if result.returncode != 0:
@@ -106,7 +111,7 @@ def phase_seconds(topic: str, report_dir: Path) -> dict[str, float]:
     return {entry["phase"]: entry["seconds"] for entry in json.loads(reports[-1].read_text()).get("phases", [])}
 
 
-def one_run(report_dir: Path) -> tuple[float, float, dict]:
+def one_run(report_dir: Path) -> tuple[float, dict[str, float], dict[str, dict]]:
     topic = unique_name("bench-repair")
     count = fill(topic)
     client = admin()
@@ -116,11 +121,14 @@ def one_run(report_dir: Path) -> tuple[float, float, dict]:
         follower = replicas[-1]
         reassign(client, topic, [b for b in replicas if b != follower])
         baseline = reassign(client, topic, replicas)
-        elect_preferred(client, topic)
-        lab.corrupt_many([(topic, 0, count // 2, [replicas[0]])])
-        elect_preferred(client, topic)
-        repair = playbook(topic, report_dir)
-        return baseline, repair, phase_seconds(topic, report_dir)
+        repairs, phases = {}, {}
+        for name, variables in VARIANTS.items():
+            elect_preferred(client, topic)
+            lab.corrupt_many([(topic, 0, count // 2, [replicas[0]])])
+            elect_preferred(client, topic)
+            repairs[name] = playbook(topic, report_dir / name, variables)
+            phases[name] = phase_seconds(topic, report_dir / name)
+        return baseline, repairs, phases
     finally:
         client.close()
         lab.delete_topic(topic)
@@ -136,17 +144,19 @@ def main() -> int:
         for _run in range(RUNS):
             runs.append(one_run(report_dir))
     baselines = [run[0] for run in runs]
-    repairs = [run[1] for run in runs]
-    base, repair = statistics.median(baselines), statistics.median(repairs)
+    base = statistics.median(baselines)
     limit = 2 * base + 15
     print(f"bench_repair: {RUNS} runs, {MEGABYTES} MB partition, leader-only damage, medians")
     print(f"  baseline (add one replica by reassignment): {base:6.1f} s  {[round(v, 1) for v in baselines]}")
-    print(f"  repair_replicas.yml start to verified:      {repair:6.1f} s  {[round(v, 1) for v in repairs]}")
-    print(f"  repair / baseline = {repair / base:.2f}; limit 2 x baseline + 15 = {limit:.1f} s: "
-          f"{'ok' if repair <= limit else 'OVER'}")
-    names = list(runs[0][2]) if runs[0][2] else []
-    print("  phases (s, medians): " + ", ".join(
-        f"{name} {statistics.median(run[2].get(name, 0.0) for run in runs):.1f}" for name in names))
+    for variant in VARIANTS:
+        repairs = [run[1][variant] for run in runs]
+        repair = statistics.median(repairs)
+        print(f"  repair_replicas.yml, brokers' CRC-32C {variant:8s}: {repair:6.1f} s  {[round(v, 1) for v in repairs]}"
+              f"; / baseline = {repair / base:.2f}; limit 2 x baseline + 15 = {limit:.1f} s: "
+              f"{'ok' if repair <= limit else 'OVER'}")
+        names = list(runs[0][2][variant])
+        print("    phases (s, medians): " + ", ".join(
+            f"{name} {statistics.median(run[2][variant].get(name, 0.0) for run in runs):.1f}" for name in names))
     return 0
 
 
