@@ -15,7 +15,7 @@ description:
     sends) for the partitions of O(partitions) whose leader is not their first replica, then waits until the
     first replica leads each.
   - Partitions already led by their preferred replica are left alone; when all are, nothing is sent and
-    RV(changed) is false.
+    C(changed) is false.
   - A partition whose preferred replica is out of the ISR cannot be led by it; the call then fails naming it
     and elects nothing.
   - Only preferred elections; an unclean election, which can lose records, is not offered.

@@ -16,7 +16,7 @@ description:
     until each is complete. Complete means no reassignment runs on it, its replicas are the target in the
     given order and every target replica is in the ISR.
   - A partition already at its target and in sync is left alone; when none needs a change, nothing is
-    submitted and RV(changed) is false. A partition at its target with a replica still out of the ISR is
+    submitted and C(changed) is false. A partition at its target with a replica still out of the ISR is
     waited for.
   - A reassignment already running to the same target is waited for, not refused, so a rerun after a timeout
     picks up where the first run stopped. One running to a different target fails the call, naming it, and

@@ -57,8 +57,8 @@ def test_partition_info_on_a_three_replica_topic(topic):
     assert [(p["topic"], p["partition"]) for p in result["partitions"]] == [(topic, 0), (topic, 1)]
     for info in result["partitions"]:
         state = truth[info["partition"]]
-        assert (info["replicas"], sorted(info["isr"]), info["leader"]) == (state["replicas"], state["isr"],
-                                                                            state["leader"])
+        assert (info["replicas"], sorted(info["isr"]), info["leader"]) == (
+            state["replicas"], state["isr"], state["leader"])
         assert len(info["replicas"]) == 3 and info["reassignment"] is None and info["size_bytes"] > 200 * 60
         assert info["configs"]["cleanup_policy"] == "delete" and info["configs"]["remote_storage"] is False
         assert info["configs"]["unclean_leader_election"] is False

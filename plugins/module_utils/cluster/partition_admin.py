@@ -80,7 +80,7 @@ def reassign(replicas, partitions: list[dict], timeout: float, stall_timeout: fl
                 pending.discard(key)
                 results[key]["waited"] = round(now - began, 2)
         if pending and stall_timeout > 0:
-            copying = [i for i in infos_now if reassignment.key_of(i) in pending and (i.get("reassignment") or {})]
+            copying = [i for i in infos_now if reassignment.key_of(i) in pending and i.get("reassignment")]
             adding = {b for i in copying for b in i["reassignment"]["adding"] if b not in i["isr"]}
             sizes = replicas.log_sizes([reassignment.key_of(i) for i in copying], adding) if adding else {}
             progress = reassignment.track_sizes(progress, now, copying, sizes)

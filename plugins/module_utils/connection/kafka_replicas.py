@@ -62,8 +62,8 @@ class KafkaReplicas:
                                                removing=list(state["removing_replicas"]))
                 for tp, state in found.items()}
 
-    def log_sizes(self, keys: Iterable[TopicPartition], brokers: Iterable[int]) -> dict[TopicPartition,
-                                                                                       dict[int, int]]:
+    def log_sizes(self, keys: Iterable[TopicPartition],
+                  brokers: Iterable[int]) -> dict[TopicPartition, dict[int, int]]:
         """{key: {broker: bytes}} of each broker's current log of the partition (DescribeLogDirs, summed over its
         log dirs; a log being moved between a broker's dirs, a "future" log, is left out). A broker that holds
         no log of a partition is absent from its entry."""

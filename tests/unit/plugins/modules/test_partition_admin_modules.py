@@ -42,9 +42,8 @@ def test_partition_info_every_partition_of_a_topic():
 
 
 def test_partition_info_listed_partitions_ignore_other_keys_and_run_in_check_mode():
-    result = run_module(partition_info.main, dict(KAFKA, partitions=[dict(topic="orders", partition=1, replicas=[7],
-                                                                         damaged=[1])]),
-                        None, cluster(), check_mode=True)
+    asked = [dict(topic="orders", partition=1, replicas=[7], damaged=[1])]
+    result = run_module(partition_info.main, dict(KAFKA, partitions=asked), None, cluster(), check_mode=True)
     assert [(p["topic"], p["partition"], p["leader"]) for p in result["partitions"]] == [("orders", 1, 3)]
 
 

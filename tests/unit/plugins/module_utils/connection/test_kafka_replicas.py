@@ -33,8 +33,8 @@ def test_empty_questions_ask_nothing():
 
 def test_partition_states_unknown_topic_and_no_leader():
     brokers = Answers(describe_topics=[
-        dict(error_code=0, name="t", partitions=[dict(partition_index=0, leader_id=-1, replica_nodes=[2, 1],
-                                                       isr_nodes=[])]),
+        dict(error_code=0, name="t",
+             partitions=[dict(partition_index=0, leader_id=-1, replica_nodes=[2, 1], isr_nodes=[])]),
         dict(error_code=3, name="gone", partitions=[])])
     assert KafkaReplicas(brokers).partition_states(["t", "gone"]) == {
         "t": {0: dict(replicas=[2, 1], isr=[], leader=None)}, "gone": None}
