@@ -173,5 +173,7 @@ def test_running_reassignment_to_another_target_is_refused_and_a_stall_cancelled
         state = wait_described(name, 0, lambda s: s["reassignment"] is None and s["replicas"] == original[:2])
         assert state["replicas"] == original[:2] and state["reassignment"] is None
     finally:
-        set_throttle(name, False)
-        lab.delete_topic(name)
+        try:
+            set_throttle(name, False)
+        finally:
+            lab.delete_topic(name)

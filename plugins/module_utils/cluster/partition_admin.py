@@ -26,7 +26,7 @@ def read_infos(replicas, topics: Optional[list[str]], partitions: Optional[list[
     if unknown:
         raise ModuleError("; ".join(unknown))
     running = replicas.reassignments(keys)
-    holders = {b for topic in asked for state in (states.get(topic) or {}).values() for b in state["replicas"]}
+    holders = {b for topic, partition in keys for b in states[topic][partition]["replicas"]}
     found_sizes = replicas.log_sizes(keys, holders) if sizes else None
     found_configs = replicas.topic_configs(sorted({key[0] for key in keys})) if configs else None
     return reassignment.partition_infos(keys, states, running, found_sizes, found_configs)

@@ -26,6 +26,10 @@ def _by_topic(keys: Iterable[TopicPartition]) -> dict[str, list[int]]:
     return grouped
 
 
+def keys_of(grouped: dict[str, list[int]]) -> list[TopicPartition]:
+    return [(topic, partition) for topic, partitions in grouped.items() for partition in partitions]
+
+
 class KafkaReplicas:
     """Replica questions and changes over a KafkaBrokers client; closing that client is its owner's business."""
 
@@ -62,14 +66,22 @@ class KafkaReplicas:
                                                removing=list(state["removing_replicas"]))
                 for tp, state in found.items()}
 
+    def live_brokers(self) -> set[int]:
+        """Ids of the brokers the cluster has now (DescribeCluster), fenced KRaft brokers left out."""
+        found = self.brokers.admin_call("the cluster description (DescribeCluster)", "describe_cluster")
+        return {b["broker_id"] for b in (found or {}).get("brokers") or [] if not b.get("is_fenced")}
+
     def log_sizes(self, keys: Iterable[TopicPartition],
                   brokers: Iterable[int]) -> dict[TopicPartition, dict[int, int]]:
         """{key: {broker: bytes}} of each broker's current log of the partition (DescribeLogDirs, summed over its
         log dirs; a log being moved between a broker's dirs, a "future" log, is left out). A broker that holds
-        no log of a partition is absent from its entry."""
+        no log of a partition is absent from its entry, and so is a broker that is not up: DescribeLogDirs goes
+        to each broker itself, and asking one that is down would only wait for kafka_request_timeout."""
         wanted = _by_topic(keys)
-        asked = sorted(set(brokers))
-        if not wanted or not asked:
+        if not wanted or not set(brokers):
+            return {}
+        asked = sorted(set(brokers) & self.live_brokers())
+        if not asked:
             return {}
         found = self.brokers.admin_call("the log directory description (DescribeLogDirs)", "describe_log_dirs",
                                         wanted, asked)
@@ -130,6 +142,9 @@ class KafkaReplicas:
         errors = self._kafka.errors
         refused = {}
         top_level = getattr(response, "error_code", 0)
+        if top_level and not response.replica_election_results:
+            error = errors.for_code(top_level)
+            return {key: f"{error.__name__}: {error.description}" for key in keys_of(wanted)}
         for result in response.replica_election_results:
             for partition in result.partition_result:
                 code = partition.error_code or top_level

@@ -28,6 +28,7 @@ class FakeCluster:
         self.calls = []
         self.closed = False
         self.elections = {}
+        self.down = set()
 
     # KafkaBrokers' entry point ----------------------------------------------------------------------------
     def admin_call(self, what, method, *args, **kwargs):
@@ -85,7 +86,13 @@ class FakeCluster:
                 for topic, parts in wanted.items() for p in parts
                 if (topic, p) in self.partitions and self.partitions[(topic, p)]["running"]}
 
+    def describe_cluster(self):
+        return dict(cluster_id="fake", controller_id=1, brokers=[
+            dict(broker_id=b, host=f"k{b}", port=9092, rack=None, is_fenced=b in self.down)
+            for b in range(1, 6)])
+
     def describe_log_dirs(self, wanted, brokers):
+        assert not set(brokers) & self.down, "DescribeLogDirs sent to a broker that is down"
         answers = []
         for broker in brokers:
             topics = {}

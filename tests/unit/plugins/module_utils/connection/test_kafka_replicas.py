@@ -44,11 +44,17 @@ def test_partition_states_unknown_topic_and_no_leader():
 def test_log_sizes_sum_log_dirs_and_skip_future_and_failed_dirs():
     fake = FakeCluster({("t", 0): dict(replicas=[1], isr=[1], leader=1)}, sizes={("t", 0): {1: 10, 2: 20}})
     assert KafkaReplicas(fake).log_sizes([("t", 0), ("t", 0)], [2, 1, 3]) == {("t", 0): {1: 10, 2: 20}}
-    brokers = Answers(describe_log_dirs=[dict(broker=1, log_dirs=[
-        dict(error_code=0, topics=[dict(name="t", partitions=[dict(partition_index=0, partition_size=5)])]),
-        dict(error_code=0, topics=[dict(name="t", partitions=[dict(partition_index=0, partition_size=6)])])])])
+    fake.down = {2}
+    assert KafkaReplicas(fake).log_sizes([("t", 0)], [2, 1]) == {("t", 0): {1: 10}}
+    fake.down = {1, 2}
+    assert KafkaReplicas(fake).log_sizes([("t", 0)], [2, 1]) == {}
+    two_dirs = [dict(error_code=0, topics=[dict(name="t", partitions=[dict(partition_index=0, partition_size=size)])])
+                for size in (5, 6)]
+    brokers = Answers(describe_cluster=dict(brokers=[dict(broker_id=1), dict(broker_id=2, is_fenced=True)]),
+                      describe_log_dirs=[dict(broker=1, log_dirs=two_dirs)])
     assert KafkaReplicas(brokers).log_sizes([("t", 0)], [1]) == {("t", 0): {1: 11}}
-    assert brokers.asked[0][1] == ({"t": [0]}, [1])
+    assert KafkaReplicas(brokers).log_sizes([("t", 0)], [1, 2]) == {("t", 0): {1: 11}}
+    assert brokers.asked[1] == ("describe_log_dirs", ({"t": [0]}, [1]), {})
 
 
 def test_topic_configs_ask_for_the_four_with_defaults():
@@ -82,6 +88,10 @@ def test_elect_preferred_top_level_error_and_messages():
                                                                      error_message=None)])]))
     assert list(KafkaReplicas(denied).elect_preferred([("t", 0)]).values())[0].startswith(
         "ClusterAuthorizationFailedError: ")
+    nothing = Answers(elect_leaders=SimpleNamespace(error_code=41, replica_election_results=[]))
+    assert KafkaReplicas(nothing).elect_preferred([("t", 0), ("u", 1)]) == {
+        ("t", 0): "NotControllerError: This is not the correct controller for this cluster.",
+        ("u", 1): "NotControllerError: This is not the correct controller for this cluster."}
 
 
 def test_admin_call_is_the_clients_own_call():
