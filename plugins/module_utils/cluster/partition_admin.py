@@ -94,11 +94,15 @@ def reassign(replicas, partitions: list[dict], timeout: float, stall_timeout: fl
     stage = waiter.Stage(name="reassignment", timeout=timeout, check=check,
                          failure=lambda left: reassignment.timeout_message(left, timeout), abandon=abandon)
     try:
-        waiter.run_stages([stage], poll_interval, clock=clock, sleep=sleep)
+        if pending:
+            waiter.run_stages([stage], poll_interval, clock=clock, sleep=sleep)
     except waiter.GateAbandoned:
-        refused = replicas.reassign({reassignment.key_of(s): None for s in stalls})
-        raise ModuleError(reassignment.stall_message(stalls, refused), partitions=list(results.values()),
-                          stalled=stalls)
+        cancelled = {reassignment.key_of(s) for s in stalls}
+        refused = replicas.reassign({key: None for key in sorted(cancelled)})
+        others = ", ".join(name_of(key) for key in sorted(pending - cancelled))
+        raise ModuleError(reassignment.stall_message(stalls, refused)
+                          + (f"; still running, not cancelled: {others}" if others else ""),
+                          partitions=list(results.values()), stalled=stalls)
     except waiter.GateTimeout as error:
         raise ModuleError(str(error), partitions=list(results.values()), unfinished=error.unready)
     return dict(summary, changed=changed, partitions=list(results.values()), msg=_reassign_summary(plan))

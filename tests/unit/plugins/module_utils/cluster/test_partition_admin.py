@@ -55,3 +55,27 @@ def test_election_waits_for_the_metadata():
     result = partition_admin.elect_preferred(KafkaReplicas(cluster), [dict(topic="orders", partition=0)], 60, 1,
                                              False, clock=clock, sleep=clock.sleep)
     assert result["partitions"] == [dict(topic="orders", partition=0, leader_before=3, leader_after=1, preferred=1)]
+
+
+def test_a_stall_cancels_only_the_stalled_partition_and_names_the_others():
+    cluster = FakeCluster({("orders", 0): dict(replicas=[1, 2, 3], isr=[1, 2, 3], leader=1),
+                           ("orders", 1): dict(replicas=[1, 2, 3], isr=[1, 2, 3], leader=1)},
+                          stuck=[("orders", 0), ("orders", 1)], sizes={("orders", 1): {4: 0}})
+    clock = FakeClock()
+    grow = cluster.describe_log_dirs
+
+    def growing(wanted, brokers):
+        cluster.sizes[("orders", 1)][4] += 10
+        return grow(wanted, brokers)
+
+    cluster.describe_log_dirs = growing
+    targets = TARGET + [dict(topic="orders", partition=1, replicas=[1, 2, 4])]
+    try:
+        partition_admin.reassign(KafkaReplicas(cluster), targets, timeout=300, stall_timeout=30, poll_interval=10,
+                                 check_mode=False, clock=clock, sleep=clock.sleep)
+    except ModuleError as error:
+        assert str(error).endswith("; still running, not cancelled: orders-1")
+        assert [s["partition"] for s in error.details["stalled"]] == [0]
+    else:
+        raise AssertionError("a stalled copy was not cancelled")
+    assert cluster.partitions[("orders", 0)]["running"] is None and cluster.partitions[("orders", 1)]["running"]
