@@ -12,7 +12,8 @@ class ModuleDocFragment:
 options:
   kafka_bootstrap_servers:
     description:
-      - Brokers to ask for log start/end offsets and offsets by timestamp, as C(host:port).
+      - Brokers to ask (log start/end offsets, offsets by timestamp, groups, partitions' replicas and
+        reassignments), as C(host:port).
       - When omitted, every broker registered under C(/brokers/ids) is used, with the endpoint whose listener
         speaks O(kafka_security_protocol).
     type: list
@@ -48,5 +49,5 @@ options:
     type: float
     default: 30
 requirements:
-  - kafka-python >= 2.1.2 (on the controller or execution environment)
+  - kafka-python >= 3.0.12 (on the controller or execution environment)
 """

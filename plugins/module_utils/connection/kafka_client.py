@@ -181,6 +181,11 @@ class KafkaBrokers:
                                            "kafka_request_timeout")
                 raise KafkaClientError(f"brokers refused {what}: {type(error).__name__}: {error}")
 
+    def admin_call(self, what: str, method: str, *args, **kwargs):
+        """One call of the admin client, for the other parts of this connection layer (kafka_replicas): the
+        same client, the same bound and the same one-line failures as every call here."""
+        return self._admin_call(what, method, *args, **kwargs)
+
     def _group_write(self, what: str, method: str, group: str, asked, payload) -> dict[TopicPartition, str]:
         """An OffsetCommit or OffsetDelete; sent again while its coordinator answers that it is not the
         coordinator or still loading (such a request was not applied), until kafka_request_timeout."""
