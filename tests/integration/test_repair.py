@@ -31,6 +31,12 @@ def read_every_record_once(lab, group: str) -> None:
     assert set(seen.values()) == {1}, "a record was read twice"
 
 
+def said(output: str) -> str:
+    """What the run said it does, and how it ended."""
+    start = output.find("TASK [Say what the run does]")
+    return output[start:start + 1500] + output[-1500:]
+
+
 def check_evidence(report: dict, damaged: list[int]) -> None:
     (path,) = report["evidence_files"]
     evidence = json.loads(pathlib.Path(path).read_text())
@@ -126,7 +132,8 @@ def test_follower_damage_found_by_a_scan_is_repaired_and_check_mode_changes_noth
     assert invalid_batches(topic, 0) == {1: 0, 2: 0, 3: 0}
 
     code, output = run_repair_replicas(topic, extra={"report_dir": str(tmp_path)})
-    assert code == 0 and "nothing to repair" in output and total_changed(output) == 0, output[-3000:]
+    # The debug callback folds long messages: compare with the whitespace collapsed.
+    assert code == 0 and "nothing to repair" in " ".join(output.split()) and total_changed(output) == 0, said(output)
 
 
 def test_damage_on_two_of_three_replicas_waits_for_consent_under_min_insync_replicas(lab, topic, tmp_path):
