@@ -70,6 +70,13 @@ def read_settings(raw: dict) -> dict:
             raise RepairInputError(f"{name} must be a number of seconds, got {value!r}") from None
         if settings[name] <= 0:
             raise RepairInputError(f"{name} must be more than 0 seconds, got {value!r}")
+    value = raw.get("throttle")
+    try:
+        settings["throttle"] = int(0 if value in (None, "") else value)
+    except (TypeError, ValueError):
+        raise RepairInputError(f"throttle must be bytes per second (0 for none), got {value!r}") from None
+    if settings["throttle"] < 0:
+        raise RepairInputError(f"throttle must not be negative, got {value!r}")
     return settings
 
 

@@ -37,6 +37,7 @@ def acting(plan: dict, settings: dict, scans: Any, started_at: str, brokers: dic
         rebuild_hosts=[host for host, broker in brokers.items()
                        if any(broker in p["damaged"] for p in plan["repairs"])],
         verify_requests={}, timeouts=dict(rebuild=settings["rebuild_timeout"], stall=settings["stall_timeout"]),
+        throttle=settings.get("throttle", 0),
         records_lost=0)
 
 
@@ -45,13 +46,15 @@ def resume(journal: dict) -> dict:
     kept = journal.get("repair") or {}
     phase = journal.get("repair_phase") or "planned"
     # The evidence's bytes are not journalled: after phase "evidence" they are in the files already.
-    return dict(kept, run=repair_plan.steps_to_run(phase, kept.get("steps")), phase=phase, evidence=[])
+    return {"throttle": 0, **kept, "run": repair_plan.steps_to_run(phase, kept.get("steps")), "phase": phase,
+            "evidence": []}
 
 
 def journal_entry(repair: dict) -> dict:
     """What the journal keeps of a repair: the plan and the original replica lists; not the evidence's bytes."""
-    kept = ("repairs", "steps", "partitions", "evidence_paths", "rebuild_hosts", "clean", "timeouts", "records_lost")
-    return {name: repair[name] for name in kept}
+    kept = ("repairs", "steps", "partitions", "evidence_paths", "rebuild_hosts", "clean", "timeouts", "throttle",
+            "records_lost")
+    return {name: repair[name] for name in kept if name in repair}
 
 
 def verify_requests(repair: dict, brokers: dict[str, int]) -> dict[str, list[dict]]:

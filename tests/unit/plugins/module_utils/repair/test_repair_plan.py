@@ -49,14 +49,14 @@ def plan(records=(), infos=None, settings=None, brokers=(1, 2, 3), digests=(), r
 def test_defaults():
     assert SETTINGS == dict(remedy="auto", max_rebuild_bytes=10 * 1024 ** 3, capture_bytes=1024 * 1024,
                             allow_under_min_isr=False, allow_unclean_election_enabled=False, rebuild_timeout=1800.0,
-                            stall_timeout=120.0)
+                            stall_timeout=120.0, throttle=0)
 
 
 def test_settings_from_survey_strings():
     settings = repair_plan.read_settings(dict(remedy="repair", max_rebuild_bytes="2048", allow_under_min_isr="yes",
-                                              stall_timeout="30"))
+                                              stall_timeout="30", throttle="10485760"))
     assert (settings["remedy"], settings["max_rebuild_bytes"], settings["allow_under_min_isr"],
-            settings["stall_timeout"]) == ("repair", 2048, True, 30.0)
+            settings["stall_timeout"], settings["throttle"]) == ("repair", 2048, True, 30.0, 10485760)
 
 
 @pytest.mark.parametrize("raw, match", [
@@ -65,6 +65,8 @@ def test_settings_from_survey_strings():
     (dict(capture_bytes=-1), "capture_bytes must not be negative"),
     (dict(allow_under_min_isr="maybe"), "allow_under_min_isr must be true or false"),
     (dict(stall_timeout="soon"), "stall_timeout must be a number of seconds"),
+    (dict(throttle="fast"), "throttle must be bytes per second"),
+    (dict(throttle=-1), "throttle must not be negative"),
     (dict(rebuild_timeout=0), "rebuild_timeout must be more than 0 seconds"),
 ])
 def test_bad_settings_are_named(raw, match):

@@ -79,14 +79,23 @@ def test_unknown_partitions_refuse():
 
 
 def test_an_interrupted_repair_resumes_from_the_journal():
-    planned = decide(infos=[info()], found=scans([record(1)]), evidence=scans([record(1)]))
+    planned = decide(dict(throttle="5000000"), infos=[info()], found=scans([record(1)]), evidence=scans([record(1)]))
     journal = dict(planned["journal_planned"], repair_phase="removed")
     answer = decide(journal=journal)
     assert answer["action"] == "repair" and answer["resumed"]
+    # The throttle of the interrupted run goes on: the copy it limits is the one resumed.
+    assert answer["repair"]["throttle"] == 5000000
     assert answer["repair"]["run"] == dict(evidence=False, move_leader=False, remove=False, readd=True,
                                            restore_leader=True, verify=True)
     assert answer["repair"]["steps"]["readd"] == [dict(topic="orders", partition=0, replicas=[1, 2, 3])]
     assert "after phase \"removed\"" in answer["message"]
+
+
+def test_a_journal_from_before_the_throttle_resumes_unthrottled():
+    planned = decide(infos=[info()], found=scans([record(1)]), evidence=scans([record(1)]))
+    kept = {name: value for name, value in planned["journal_planned"]["repair"].items() if name != "throttle"}
+    answer = decide(journal=dict(planned["journal_planned"], repair=kept, repair_phase="removed"))
+    assert answer["repair"]["throttle"] == 0
 
 
 def test_a_complete_journal_decides_afresh():
