@@ -2,9 +2,10 @@
 
 It behaves the way a Java KafkaConsumer application with manual commits does where the collection cares:
 - joins its group with subscribe() (group management), so DescribeGroups shows it with its client id and host;
-- commits every assigned partition's position to Kafka every second and at shutdown (SIGTERM), then close()s,
-  which leaves the group at once (kafka-python runs a rebalance listener inside its network loop, where a
-  blocking commit cannot run, so a rebalance may hand up to a second of records to the next owner again);
+- commits every assigned partition's position to Kafka as soon as the records it polled are written, every
+  second, and at shutdown (SIGTERM), then close()s, which leaves the group at once (kafka-python runs a
+  rebalance listener inside its network loop, where a blocking commit cannot run: records written but not yet
+  committed when a rebalance comes would be handed to the next owner again, so none are left waiting);
 - fetches with check_crcs=True; on a CRC failure its position on that partition stays on the bad batch (so the
   committed offset does too), it logs the error, pauses that partition and keeps consuming the others.
 
@@ -195,6 +196,7 @@ class ModernConsumer:
         if lines:
             output.write("".join(lines))
             output.flush()
+            self.commit()
 
     def _stuck_on(self, error: CorruptRecordError) -> None:
         named = failed_partition(error)

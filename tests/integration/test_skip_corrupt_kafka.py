@@ -72,7 +72,8 @@ def test_a_stuck_kafka_group_is_skipped_with_the_brokers_untouched_and_reads_eve
     seen = collections.Counter((partition, offset) for _topic, partition, offset, _key in lab.consumed_records(group))
     skipped = {(1, offset) for offset in range(broken["first_offset"], broken["last_offset"] + 1)}
     expected = {(p, o) for p in range(3) for o in range(ends[p])} - skipped
-    assert set(seen) == expected and set(seen.values()) == {1}
+    assert set(seen) == expected and set(seen.values()) == {1}, (
+        sorted(expected - set(seen))[:10], sorted(set(seen) - expected)[:10], sorted(k for k, v in seen.items() if v > 1)[:20])
 
     code, output = run_playbook(group, extra={"report_dir": str(tmp_path)})
     assert code == 0, output[-4000:]
