@@ -28,6 +28,24 @@ description:
     reassignment of that partition is cancelled (Kafka reverts it to its replicas before) and the call fails
     naming the partition, the brokers and the bytes copied. A follower that cannot copy a damaged batch stalls
     like that and logs C(Found invalid messages during fetch).
+  - B(Throttle.) With O(throttle), the copy is throttled as C(kafka-reassign-partitions --throttle) does it.
+    Before the submit, C(leader.replication.throttled.rate) and C(follower.replication.throttled.rate) are set
+    to O(throttle) on every broker that holds or receives a replica of a partition that moves (those that are
+    up), and the topic configs C(leader.replication.throttled.replicas) and
+    C(follower.replication.throttled.replicas) gain the C(partition:broker) pairs of the existing and of the
+    added replicas. Every change is an incremental config change, so no other config moves.
+  - When the wait ends (complete, stalled, timed out or failed), the throttle is lifted in any case. Only what
+    this call set is undone. A rate that was there before is restored, one it added is deleted, a rate someone
+    changed meanwhile is left as it is, and the topic lists lose exactly the pairs added. A throttle that cannot
+    be lifted (a broker went down) fails the call, naming it.
+  - A rerun that finds its reassignment still running with all its pairs listed (an earlier run was
+    interrupted before it could lift its throttle) takes that throttle as the reassignment's own and lifts it
+    when the reassignment completes, rates included, as C(kafka-reassign-partitions --verify) does. The values
+    that the interrupted run replaced cannot be known then, so they are not restored.
+  - A throttled follower copies in bursts and can sit still for a whole replication quota window
+    (C(replication.quota.window.num) times C(replication.quota.window.size.seconds), 11 s by default) while it
+    still grows. With a throttle, the stall rule therefore waits at least two windows, or O(stall_timeout)
+    when longer.
   - B(Timeout.) When O(timeout) runs out, the call fails naming every partition still moving and leaves
     their reassignments running (cancelling a half-done rebuild would only restart the copy later); rerun
     the same task to wait again, or cancel with C(kafka-reassign-partitions --cancel).
@@ -40,7 +58,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads the partitions and reports what would be submitted and waited for; submits nothing.
+    details: Reads the partitions and reports what would be submitted and waited for, and the throttle it would
+      set; submits and sets nothing.
   diff_mode:
     support: full
     details: The replica lists of the partitions before and after.
@@ -85,6 +104,14 @@ options:
     description: Seconds between two reads of the partitions while waiting.
     type: float
     default: 2
+  throttle:
+    description:
+      - Replication rate limit in bytes per second for the copy, on each broker that takes part, for leaders
+        and followers alike. C(0) sets no throttle.
+      - Kafka needs time to copy at that rate; raise O(timeout) to at least the bytes to copy divided by
+        O(throttle).
+    type: int
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -108,6 +135,18 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
   register: orders_readd
+
+- name: Move orders-0 and orders-1 onto broker 4, copying at 50 MB/s at most so producers keep their bandwidth
+  kafka_ops.remediation.partition_reassignment:
+    kafka_bootstrap_servers:
+      - kafka1.example.com:9092
+    partitions:
+      - {topic: orders, partition: 0, replicas: [4, 2, 3]}
+      - {topic: orders, partition: 1, replicas: [2, 4, 3]}
+    throttle: 52428800
+    timeout: 7200
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -160,6 +199,27 @@ unfinished:
   elements: dict
   sample: [{"topic": "orders", "partition": 0, "target": [1, 2, 3], "replicas": [1, 2, 3], "isr": [2, 3],
             "adding": [1]}]
+throttle:
+  description:
+    - The replication throttle set for the copy (or that would be set, in check mode), lifted when the call
+      returns; the topic lists are the C(partition:broker) pairs of the existing replicas (C(leader)) and of the
+      added ones (C(follower)).
+  returned: when O(throttle) is set and a partition copies data
+  type: dict
+  contains:
+    rate:
+      description: Bytes per second, for leaders and followers.
+      type: int
+    brokers:
+      description: The brokers the rate was set on.
+      type: list
+      elements: int
+    topics:
+      description: Per topic, the pairs added to C(leader.replication.throttled.replicas) and
+        C(follower.replication.throttled.replicas).
+      type: dict
+  sample: {"rate": 52428800, "brokers": [1, 2, 3, 4],
+           "topics": {"orders": {"leader": ["0:1", "0:2", "0:3"], "follower": ["0:4"]}}}
 msg:
   description: What was submitted and waited for.
   returned: always
@@ -175,7 +235,8 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.m
 def run(runner: ModuleRunner) -> dict:
     params = runner.params
     result = partition_admin.reassign(KafkaReplicas(runner.kafka()), params["partitions"], params["timeout"],
-                                      params["stall_timeout"], params["poll_interval"], runner.check_mode)
+                                      params["stall_timeout"], params["poll_interval"], runner.check_mode,
+                                      throttle=params["throttle"])
     if runner.diff_mode:
         result["diff"] = dict(
             before={f"{p['topic']}-{p['partition']}": p["before"] for p in result["partitions"]},
@@ -193,6 +254,7 @@ def main() -> None:
         timeout=dict(type="float", default=1800.0),
         stall_timeout=dict(type="float", default=120.0),
         poll_interval=dict(type="float", default=2.0),
+        throttle=dict(type="int", default=0),
     )
     ModuleRunner(argument_spec, uses_kafka=True, zookeeper_required=False).run(run)
 

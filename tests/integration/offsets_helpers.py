@@ -24,8 +24,8 @@ BOOTSTRAP_SERVERS = ["127.0.0.11:9092", "127.0.0.12:9092", "127.0.0.13:9092"]
 GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 
 
-def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
-    """One ad-hoc `ansible localhost -m kafka_ops.remediation.<module>` run; returns the module's result."""
+def _ad_hoc(module: str, args: dict, check: bool = False, diff: bool = False) -> tuple[list[str], dict]:
+    """The `ansible localhost -m kafka_ops.remediation.<module>` command line and its environment."""
     command = [str(REPO / ".venv" / "bin" / "ansible"), "localhost", "-m", f"kafka_ops.remediation.{module}",
                "-a", json.dumps(args)]
     if check:
@@ -34,6 +34,19 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False)
         command.append("--diff")
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_CALLBACK_RESULT_FORMAT="json",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_NOCOLOR="1")
+    return command, env
+
+
+def start_module(module: str, args: dict) -> subprocess.Popen:
+    """The same ad-hoc run, started in a session of its own so a test can kill it mid-run (os.killpg)."""
+    command, env = _ad_hoc(module, args)
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
+    """One ad-hoc `ansible localhost -m kafka_ops.remediation.<module>` run; returns the module's result."""
+    command, env = _ad_hoc(module, args, check, diff)
     completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
                                check=False)
     # Ad-hoc output is 'localhost | CHANGED => {json}' (after any diff); failures say 'FAILED! =>'.

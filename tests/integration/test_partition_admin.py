@@ -3,6 +3,9 @@ is compared with what kafka-python's own admin client reads back."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 import uuid
 
@@ -10,7 +13,7 @@ import pytest
 from kafka import KafkaProducer, TopicPartition
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
 
-from offsets_helpers import BOOTSTRAP_SERVERS, ZK_CHROOT, ZK_HOSTS, kafka_admin, run_module
+from offsets_helpers import BOOTSTRAP_SERVERS, ZK_CHROOT, ZK_HOSTS, kafka_admin, run_module, start_module
 
 pytestmark = pytest.mark.lab
 ZK = dict(zk_hosts=ZK_HOSTS, zk_chroot=ZK_CHROOT)
@@ -177,3 +180,120 @@ def test_running_reassignment_to_another_target_is_refused_and_a_stall_cancelled
             set_throttle(name, False)
         finally:
             lab.delete_topic(name)
+
+
+THROTTLE = 2 * 1024 * 1024
+
+
+def throttle_configs(admin, topic: str, brokers: list[int]) -> dict[str, dict[str, str]]:
+    """The throttle configs set now on each broker itself and on the topic, as DescribeConfigs says."""
+    found = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.BROKER, str(broker), list(THROTTLE_BROKER_CONFIGS)) for broker in brokers]
+        + [ConfigResource(ConfigResourceType.TOPIC, topic, list(THROTTLE_TOPIC_CONFIGS))], config_filter="all")
+    set_now = {f"broker {broker}": {name: entry["value"] for name, entry in found["broker"][str(broker)].items()
+                                    if entry["config_source"] == "DYNAMIC_BROKER_CONFIG"} for broker in brokers}
+    set_now[f"topic {topic}"] = {name: entry["value"] for name, entry in found["topic"][topic].items()
+                                 if entry["config_source"] == "DYNAMIC_TOPIC_CONFIG"}
+    return set_now
+
+
+@pytest.fixture
+def shrunk(lab):
+    """(topic, its three replicas, the config reader): a one-partition topic of about 20 MB whose third replica
+    was just removed, ready to be added back."""
+    name = f"partition-admin-throttle-{uuid.uuid4().hex[:8]}"
+    lab.create_topic(name, partitions=1, replication=3)
+    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP_SERVERS, acks="all", linger_ms=50)
+    for index in range(20000):
+        producer.send(name, value=b"x" * 1024, partition=0)
+    producer.flush(timeout=60)
+    producer.close()
+    original = described(name)[0]["replicas"]
+    admin = kafka_admin()
+    try:
+        shrink = run_module("partition_reassignment", dict(ZK, partitions=[dict(topic=name, partition=0,
+                                                                                replicas=original[:2])]))
+        assert shrink["changed"] and not shrink["failed"], shrink.get("msg")
+        wait_described(name, 0, lambda s: s["replicas"] == original[:2])
+        yield name, original, admin
+    finally:
+        admin.close()
+        lab.delete_topic(name)
+
+
+def nothing_set(topic: str, brokers: list[int]) -> dict[str, dict]:
+    return dict({f"broker {broker}": {} for broker in brokers}, **{f"topic {topic}": {}})
+
+
+def throttle_set(topic: str, original: list[int], rate: int) -> dict[str, dict]:
+    """What the re-add of original[2] sets: the rate on the three brokers, the pairs on the topic."""
+    return dict({f"broker {broker}": {config: str(rate) for config in THROTTLE_BROKER_CONFIGS}
+                 for broker in original},
+                **{f"topic {topic}": {THROTTLE_TOPIC_CONFIGS[0]: ",".join(f"0:{b}" for b in original[:2]),
+                                      THROTTLE_TOPIC_CONFIGS[1]: f"0:{original[2]}"}})
+
+
+def test_throttled_readd_sets_the_throttle_for_the_copy_only(shrunk):
+    name, original, admin = shrunk
+    args = dict(ZK, partitions=[dict(topic=name, partition=0, replicas=original)], throttle=THROTTLE,
+                poll_interval=0.5, timeout=240)
+
+    checked = run_module("partition_reassignment", args, check=True)
+    assert checked["changed"] and checked["throttle"] == dict(rate=THROTTLE, brokers=sorted(original), topics={
+        name: dict(leader=[f"0:{b}" for b in original[:2]], follower=[f"0:{original[2]}"])})
+    assert throttle_configs(admin, name, original) == nothing_set(name, original)
+    assert described(name)[0]["reassignment"] is None
+
+    outcome: dict = {}
+    run = threading.Thread(target=lambda: outcome.update(run_module("partition_reassignment", args)))
+    began = time.monotonic()
+    run.start()
+    during = []
+    while run.is_alive():
+        # Only reads with the copy running both before and after them: the lift follows its end at once.
+        running = admin.list_partition_reassignments({name: [0]})
+        configs = throttle_configs(admin, name, original)
+        if running and admin.list_partition_reassignments({name: [0]}):
+            during.append(configs)
+        time.sleep(0.05)
+    run.join()
+    took = time.monotonic() - began
+    assert outcome["changed"] and not outcome["failed"], outcome.get("msg")
+    expected = throttle_set(name, original, THROTTLE)
+    assert during and [configs for configs in during if configs != expected] == [], expected
+    assert outcome["throttle"] == checked["throttle"] and outcome["msg"].endswith("lifted since")
+    assert throttle_configs(admin, name, original) == nothing_set(name, original)
+    state = described(name)[0]
+    assert state["replicas"] == original and state["isr"] == sorted(original) and state["reassignment"] is None
+    print(f"throttled re-add of {name}: {len(during)} reads while it copied, {took:.1f} s in all")
+
+    again = run_module("partition_reassignment", args)
+    assert not again["changed"] and not again["failed"] and "throttle" not in again
+    assert throttle_configs(admin, name, original) == nothing_set(name, original)
+
+
+def test_rerun_after_a_killed_throttled_run_converges(shrunk):
+    name, original, admin = shrunk
+    rate = 1024 * 1024
+    args = dict(ZK, partitions=[dict(topic=name, partition=0, replicas=original)], throttle=rate,
+                poll_interval=0.5, timeout=240)
+    first = start_module("partition_reassignment", args)
+    try:
+        deadline = time.monotonic() + 60
+        while not (admin.list_partition_reassignments({name: [0]})
+                   and throttle_configs(admin, name, original) == throttle_set(name, original, rate)):
+            assert time.monotonic() < deadline and first.poll() is None, "the throttled copy never started"
+            time.sleep(0.05)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    # Killed mid-copy: its reassignment runs on and its throttle stays.
+    assert described(name)[0]["reassignment"] is not None
+    assert throttle_configs(admin, name, original) == throttle_set(name, original, rate)
+
+    rerun = run_module("partition_reassignment", args)
+    assert rerun["changed"] and not rerun["failed"], rerun.get("msg")
+    assert rerun["plan"]["wait"] == [dict(topic=name, partition=0)] and rerun["plan"]["submit"] == []
+    assert throttle_configs(admin, name, original) == nothing_set(name, original)
+    state = described(name)[0]
+    assert state["replicas"] == original and state["isr"] == sorted(original) and state["reassignment"] is None

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import reassignment, waiter
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster.reassignment import Key, name_of
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import KafkaClientError
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError
 
 
@@ -39,10 +40,14 @@ def _refused(what: str, refused: dict[Key, str]) -> str:
 
 def reassign(replicas, partitions: list[dict], timeout: float, stall_timeout: float, poll_interval: float,
              check_mode: bool, clock: Callable[[], float] = time.monotonic,
-             sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+             sleep: Callable[[float], None] = time.sleep, throttle: int = 0) -> dict[str, Any]:
     """partition_reassignment: submit one reassignment for every partition off its target, then wait until
-    each is complete. A stall cancels the stalled partitions' reassignment; a timeout leaves it running."""
+    each is complete. A stall cancels the stalled partitions' reassignment; a timeout leaves it running. With a
+    throttle (bytes/s), the replication throttle is set before the submit and lifted when the wait ends, however
+    it ends."""
     targets, problems = reassignment.read_targets(partitions)
+    if throttle < 0:
+        problems.append(f"throttle must be 0 (none) or a rate in bytes per second, got {throttle}")
     if problems:
         raise ModuleError("; ".join(problems))
     entries = [dict(topic=key[0], partition=key[1]) for key in targets]
@@ -52,13 +57,77 @@ def reassign(replicas, partitions: list[dict], timeout: float, stall_timeout: fl
         raise ModuleError("; ".join(plan["conflicts"]))
     results = {key: dict(topic=key[0], partition=key[1], before=plan["before"][key], after=targets[key],
                          submitted=key in plan["submit"], waited=0.0) for key in sorted(targets)}
-    summary = dict(plan=dict(submit=[dict(topic=k[0], partition=k[1], replicas=r) for k, r in plan["submit"].items()],
-                             wait=[dict(topic=k[0], partition=k[1]) for k in plan["wait"]],
-                             done=[dict(topic=k[0], partition=k[1]) for k in plan["done"]]))
+    summary: dict[str, Any] = dict(plan=dict(
+        submit=[dict(topic=k[0], partition=k[1], replicas=r) for k, r in plan["submit"].items()],
+        wait=[dict(topic=k[0], partition=k[1]) for k in plan["wait"]],
+        done=[dict(topic=k[0], partition=k[1]) for k in plan["done"]]))
+    moves = reassignment.throttle_moves(plan, targets)
+    planned = reassignment.plan_throttle(throttle, moves, replicas.live_brokers()) if throttle and moves else None
+    if planned:
+        summary["throttle"] = planned
     changed = any(r["before"] != r["after"] for r in results.values())
     if check_mode:
         return dict(summary, changed=changed, partitions=list(results.values()),
-                    msg=_reassign_summary(plan, check_mode=True))
+                    msg=_reassign_summary(plan, planned, check_mode=True))
+    if planned is None:
+        return _submit_and_wait(replicas, plan, targets, results, timeout, stall_timeout, poll_interval, clock,
+                                sleep, dict(summary, changed=changed))
+    found = replicas.broker_configs(planned["brokers"],
+                                    reassignment.RATE_CONFIGS + reassignment.QUOTA_WINDOW_CONFIGS)
+    changes = reassignment.throttle_changes(
+        planned, moves, plan["wait"], reassignment.broker_overrides(found),
+        replicas.topic_overrides(sorted(planned["topics"]), reassignment.THROTTLED_REPLICAS))
+    throttled_stall = reassignment.throttled_stall_timeout(stall_timeout, throttle,
+                                                           reassignment.quota_window(found))
+    failure: Optional[Exception] = None
+    try:
+        refused = replicas.alter_configs(changes["write"]["brokers"], changes["write"]["topics"])
+        if refused:
+            raise ModuleError("the replication throttle was refused, nothing was submitted: " + "; ".join(
+                f"{resource}: {error}" for resource, error in sorted(refused.items())),
+                partitions=list(results.values()))
+        return _submit_and_wait(replicas, plan, targets, results, timeout, throttled_stall, poll_interval, clock,
+                                sleep, dict(summary, changed=changed))
+    except Exception as error:
+        # Kept for the lift below, which must not hide it; the error itself goes on as it is.
+        failure = error
+        if isinstance(error, ModuleError):
+            error.details.setdefault("throttle", planned)
+        raise
+    finally:
+        _lift_throttle(replicas, planned, changes["undo"], failure, results)
+
+
+def _lift_throttle(replicas, throttle: dict[str, Any], undo: dict[str, Any], failure: Optional[Exception],
+                   results: dict) -> None:
+    """Undo what setting the throttle did; a throttle that stays is a failure naming it, after failure's own
+    message when the move had failed already."""
+    refused: dict[str, str] = {}
+    down: list[int] = []
+    unread = None
+    try:
+        live = replicas.live_brokers()
+        brokers_now = reassignment.broker_overrides(
+            replicas.broker_configs(sorted(set(undo["brokers"]) & live), reassignment.RATE_CONFIGS))
+        topics_now = replicas.topic_overrides(sorted(undo["topics"]), reassignment.THROTTLED_REPLICAS)
+        lift = reassignment.throttle_lift(throttle["rate"], undo, live, brokers_now, topics_now)
+        down = lift["down"]
+        refused = replicas.alter_configs(lift["brokers"], lift["topics"])
+    except KafkaClientError as error:
+        unread = str(error)
+    left = reassignment.throttle_left_message(down, refused, unread)
+    if left is None:
+        return
+    if failure is None:
+        raise ModuleError(left, partitions=list(results.values()), throttle=throttle)
+    details = failure.details if isinstance(failure, ModuleError) else dict(throttle=throttle)
+    raise ModuleError(f"{failure}; {left}", **details) from failure
+
+
+def _submit_and_wait(replicas, plan: dict, targets: dict, results: dict, timeout: float, stall_timeout: float,
+                     poll_interval: float, clock: Callable[[], float], sleep: Callable[[float], None],
+                     summary: dict[str, Any]) -> dict[str, Any]:
+    """Submit plan's reassignments and wait until every partition submitted or already moving is complete."""
     if plan["submit"]:
         refused = replicas.reassign(plan["submit"])
         if refused:
@@ -105,17 +174,21 @@ def reassign(replicas, partitions: list[dict], timeout: float, stall_timeout: fl
                           partitions=list(results.values()), stalled=stalls)
     except waiter.GateTimeout as error:
         raise ModuleError(str(error), partitions=list(results.values()), unfinished=error.unready)
-    return dict(summary, changed=changed, partitions=list(results.values()), msg=_reassign_summary(plan))
+    return dict(summary, partitions=list(results.values()), msg=_reassign_summary(plan, summary.get("throttle")))
 
 
-def _reassign_summary(plan: dict, check_mode: bool = False) -> str:
+def _reassign_summary(plan: dict, throttle: Optional[dict], check_mode: bool = False) -> str:
     moved = ", ".join(name_of(k) for k in sorted(plan["submit"])) or "none"
     waited = ", ".join(name_of(k) for k in plan["wait"])
+    rate = (f" to {throttle['rate']} bytes/s on brokers {', '.join(str(b) for b in throttle['brokers'])}"
+            if throttle else "")
     if check_mode:
         return (f"would reassign {moved}" + (f"; would wait for {waited}" if waited else "")
-                + f"; {len(plan['done'])} already at their target")
+                + f"; {len(plan['done'])} already at their target"
+                + (f"; would throttle replication{rate}" if throttle else ""))
     return (f"reassigned {moved}" + (f"; waited for {waited}" if waited else "")
-            + f"; {len(plan['done'])} already at their target; every partition is at its target and in sync")
+            + f"; {len(plan['done'])} already at their target; every partition is at its target and in sync"
+            + (f"; replication throttled{rate} during the copy, lifted since" if throttle else ""))
 
 
 def elect_preferred(replicas, partitions: list[dict], timeout: float, poll_interval: float, check_mode: bool,

@@ -2,8 +2,8 @@
 # Copyright: contributors to kafka_ops.remediation
 # Apache License 2.0 (see LICENSE)
 """Decisions about partition replicas, pure and without I/O: what partition_info reports, which partitions a
-reassignment must submit, wait for or refuse, when a reassignment is complete or has stalled, and which
-partitions a preferred leader election must move.
+reassignment must submit, wait for or refuse, when a reassignment is complete or has stalled, the replication
+throttle it sets and lifts, and which partitions a preferred leader election must move.
 
 A partition's state ("info") is the dict partition_info returns: topic, partition, replicas (Kafka's order,
 the preferred leader first), isr, leader (None without one), reassignment (None, or {adding, removing} while
@@ -237,6 +237,163 @@ def stall_message(stalls: list[dict], cancel_refused: dict[Key, str]) -> str:
                      f"for {stall['seconds']:g} s outside the ISR ({copied} copied); {outcome}")
     return ("the reassignment stalled: " + "; ".join(parts)
             + ". A follower that cannot copy a batch logs 'Found invalid messages during fetch' in its server.log")
+
+
+# Replication throttle --------------------------------------------------------------------------------------
+
+RATE_CONFIGS = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
+LEADER_REPLICAS = "leader.replication.throttled.replicas"
+FOLLOWER_REPLICAS = "follower.replication.throttled.replicas"
+THROTTLED_REPLICAS = (LEADER_REPLICAS, FOLLOWER_REPLICAS)
+QUOTA_WINDOW_CONFIGS = ("replication.quota.window.num", "replication.quota.window.size.seconds")
+# Kafka's own defaults for QUOTA_WINDOW_CONFIGS: the replication quota is measured over 11 samples of 1 s.
+DEFAULT_QUOTA_WINDOW = (11, 1)
+DYNAMIC_BROKER_CONFIG = "DYNAMIC_BROKER_CONFIG"
+
+
+def _pairs(partition: int, brokers: Iterable[int]) -> list[str]:
+    return [f"{partition}:{broker}" for broker in brokers]
+
+
+def _listed(value: Optional[str]) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def throttle_moves(plan: dict[str, Any], targets: dict[Key, list[int]]) -> dict[Key, tuple[list[int], list[int]]]:
+    """{key: (replicas before, target)} of the partitions a reassignment submits or waits for that copy data
+    (their target adds a replica); a reorder, or a partition at its target catching up, copies nothing new."""
+    keys = sorted(set(plan["submit"]) | set(plan["wait"]))
+    return {key: (plan["before"][key], targets[key]) for key in keys
+            if set(targets[key]) - set(plan["before"][key])}
+
+
+def plan_throttle(rate: int, moves: dict[Key, tuple[list[int], list[int]]],
+                  live: set[int]) -> Optional[dict[str, Any]]:
+    """The throttle kafka-reassign-partitions --throttle sets for moves: ``rate`` bytes/s on every broker that
+    holds or receives a replica of them (those that are up: a broker that is down copies nothing and cannot be
+    configured), and per topic the partition:broker pairs of the existing replicas (``leader``) and of the added
+    ones (``follower``). None without a rate or without a move."""
+    if rate <= 0 or not moves:
+        return None
+    brokers: set[int] = set()
+    topics: dict[str, dict[str, list[str]]] = {}
+    for (topic, partition), (before, target) in sorted(moves.items()):
+        brokers.update(before, target)
+        lists = topics.setdefault(topic, dict(leader=[], follower=[]))
+        lists["leader"] += _pairs(partition, before)
+        lists["follower"] += _pairs(partition, [b for b in target if b not in before])
+    return dict(rate=rate, brokers=sorted(brokers & live), topics=topics)
+
+
+def broker_overrides(found: dict[int, dict[str, dict]]) -> dict[int, dict[str, Optional[str]]]:
+    """{broker: {name: value}} of the configs set on each broker itself (DescribeConfigs source
+    DYNAMIC_BROKER_CONFIG); None for a config it takes from the cluster default, its properties or Kafka."""
+    return {broker: {name: (entry.get("value") if entry.get("source") == DYNAMIC_BROKER_CONFIG else None)
+                     for name, entry in names.items()}
+            for broker, names in found.items()}
+
+
+def quota_window(found: dict[int, dict[str, dict]]) -> float:
+    """The longest replication quota window of the brokers found, in seconds: samples times sample length."""
+    windows = []
+    for names in found.values():
+        try:
+            samples, seconds = (int((names.get(name) or {}).get("value") or default)
+                                for name, default in zip(QUOTA_WINDOW_CONFIGS, DEFAULT_QUOTA_WINDOW))
+        except ValueError:
+            samples, seconds = DEFAULT_QUOTA_WINDOW
+        windows.append(float(samples * seconds))
+    return max(windows, default=float(DEFAULT_QUOTA_WINDOW[0] * DEFAULT_QUOTA_WINDOW[1]))
+
+
+def throttled_stall_timeout(stall_timeout: float, rate: int, window: float) -> float:
+    """The stall timeout under a throttle. A throttled follower copies in bursts: once a burst has spent its
+    quota it fetches again only when that burst has left the quota window, so a copy that still grows can sit
+    still for a whole window. Two windows without growth, or stall_timeout when longer, make a stall; 0 keeps
+    the rule off."""
+    if stall_timeout <= 0 or rate <= 0:
+        return stall_timeout
+    return max(stall_timeout, 2 * window)
+
+
+def throttle_changes(throttle: dict[str, Any], moves: dict[Key, tuple[list[int], list[int]]],
+                     resumed: Iterable[Key], brokers_now: dict[int, dict[str, Optional[str]]],
+                     topics_now: dict[str, dict[str, Optional[str]]]) -> dict[str, Any]:
+    """What setting ``throttle`` writes and what lifting it must undo, from the values set now on each broker
+    (broker_overrides) and topic (None: not set).
+
+    ``write``: {brokers: {broker: {name: value}}, topics: {topic: {name: value}}}, only what differs; the topic
+    lists keep the pairs already there and gain ours. ``undo``: {brokers: {broker: {name: value to restore, None
+    to delete}}, topics: {topic: {name: [pairs to take out]}}}. A value already equal to ours is someone
+    else's and stays, except for a reassignment already running (``resumed``) whose pairs are all listed: that
+    is its throttle, left by an earlier run that was interrupted (or by kafka-reassign-partitions --throttle),
+    and it goes when the reassignment completes. A list of ``*`` (every replica throttled) is left alone."""
+    adopted_brokers: set[int] = set()
+    adopted_pairs: dict[tuple[str, str], set[str]] = {}
+    for key in sorted(set(resumed) & set(moves)):
+        before, target = moves[key]
+        found = topics_now.get(key[0]) or {}
+        leader, follower = _pairs(key[1], before), _pairs(key[1], [b for b in target if b not in before])
+        if set(leader) <= set(_listed(found.get(LEADER_REPLICAS))) and \
+                set(follower) <= set(_listed(found.get(FOLLOWER_REPLICAS))):
+            adopted_brokers.update(before, target)
+            adopted_pairs.setdefault((key[0], LEADER_REPLICAS), set()).update(leader)
+            adopted_pairs.setdefault((key[0], FOLLOWER_REPLICAS), set()).update(follower)
+    rate = str(throttle["rate"])
+    write: dict[str, dict] = dict(brokers={}, topics={})
+    undo: dict[str, dict] = dict(brokers={}, topics={})
+    for broker in throttle["brokers"]:
+        for name in RATE_CONFIGS:
+            found_rate = (brokers_now.get(broker) or {}).get(name)
+            if found_rate != rate:
+                write["brokers"].setdefault(broker, {})[name] = rate
+            if broker in adopted_brokers or found_rate != rate:
+                undo["brokers"].setdefault(broker, {})[name] = None if broker in adopted_brokers else found_rate
+    for topic, lists in sorted(throttle["topics"].items()):
+        for name, ours in ((LEADER_REPLICAS, lists["leader"]), (FOLLOWER_REPLICAS, lists["follower"])):
+            found_pairs = _listed((topics_now.get(topic) or {}).get(name))
+            if "*" in found_pairs:
+                continue
+            missing = [pair for pair in ours if pair not in found_pairs]
+            if missing:
+                write["topics"].setdefault(topic, {})[name] = ",".join(found_pairs + missing)
+            taken = missing + sorted(adopted_pairs.get((topic, name), set()) & set(found_pairs))
+            if taken:
+                undo["topics"].setdefault(topic, {})[name] = taken
+    return dict(write=write, undo=undo)
+
+
+def throttle_lift(rate: int, undo: dict[str, Any], live: set[int], brokers_now: dict[int, dict[str, Optional[str]]],
+                  topics_now: dict[str, dict[str, Optional[str]]]) -> dict[str, Any]:
+    """The writes that undo a throttle (throttle_changes' ``undo``), from the values set now: a broker rate is
+    restored (or deleted) only while it still holds our rate, since a different value is someone's change made
+    during the copy; a topic list loses our pairs and keeps any other, and goes when none is left. ``down``:
+    the brokers whose rate cannot be undone because they are not up."""
+    lift: dict[str, Any] = dict(brokers={}, topics={}, down=sorted(set(undo["brokers"]) - live))
+    for broker, names in sorted(undo["brokers"].items()):
+        for name, previous in names.items():
+            if broker in live and (brokers_now.get(broker) or {}).get(name) == str(rate):
+                lift["brokers"].setdefault(broker, {})[name] = previous or None
+    for topic, names in sorted(undo["topics"].items()):
+        for name, taken in names.items():
+            found_pairs = _listed((topics_now.get(topic) or {}).get(name))
+            left = [pair for pair in found_pairs if pair not in taken]
+            if left != found_pairs:
+                lift["topics"].setdefault(topic, {})[name] = ",".join(left) or None
+    return lift
+
+
+def throttle_left_message(down: list[int], refused: dict[str, str], unread: Optional[str]) -> Optional[str]:
+    """One sentence for a throttle that could not be lifted (None when it was), and how to lift it by hand."""
+    parts = [f"broker {broker} is not up" for broker in down]
+    parts += [f"{resource} refused ({error})" for resource, error in sorted(refused.items())]
+    if unread:
+        parts.append(unread)
+    if not parts:
+        return None
+    return ("the replication throttle was not lifted (" + "; ".join(parts) + "): remove it with kafka-configs "
+            "--alter --delete-config, on each broker (--entity-type brokers) " + ",".join(RATE_CONFIGS)
+            + " and on each topic (--entity-type topics) " + ",".join(THROTTLED_REPLICAS))
 
 
 # Preferred leader election --------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 # Copyright: contributors to kafka_ops.remediation
 # Apache License 2.0 (see LICENSE)
 """Partition replicas through the Admin API: what the brokers and the controller say about replicas, ISR,
-leaders, running reassignments, replica log sizes and topic configs, and the two writes (a reassignment and a
-preferred leader election). Every call goes through KafkaBrokers' one admin client (kafka-python 3.x's own
-calls: describe_topics, list_partition_reassignments, describe_log_dirs, describe_configs,
-alter_partition_reassignments, elect_leaders); answers come back as plain dicts keyed by (topic, partition)."""
+leaders, running reassignments, replica log sizes and topic and broker configs, and the three writes (a
+reassignment, a preferred leader election and config changes). Every call goes through KafkaBrokers' one admin
+client (kafka-python 3.x's own calls: describe_topics, list_partition_reassignments, describe_log_dirs,
+describe_configs, alter_configs, alter_partition_reassignments, elect_leaders); answers come back as plain dicts
+keyed by (topic, partition)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,67 @@ class KafkaReplicas:
         described = (found or {}).get("topic", {})
         return {topic: {name: (described.get(topic, {}).get(name) or {}).get("value") for name in TOPIC_CONFIGS}
                 for topic in names}
+
+    def broker_configs(self, brokers: Iterable[int], names: Iterable[str]) -> dict[int, dict[str, dict[str, Any]]]:
+        """{broker: {name: {value, source}}} of the configs named, as each broker describes them (DescribeConfigs
+        goes to the broker itself); source is Kafka's, DYNAMIC_BROKER_CONFIG for a value set on that broker. A
+        config with no value at all (a throttle rate never set) is absent."""
+        asked = sorted(set(brokers))
+        if not asked:
+            return {}
+        admin = self._kafka.admin
+        resources = [admin.ConfigResource(admin.ConfigResourceType.BROKER, str(broker), list(names))
+                     for broker in asked]
+        found = self.brokers.admin_call("the broker config description (DescribeConfigs)", "describe_configs",
+                                        resources, config_filter="all")
+        described = (found or {}).get("broker", {})
+        return {broker: {name: dict(value=entry.get("value"), source=entry.get("config_source"))
+                         for name, entry in (described.get(str(broker)) or {}).items()}
+                for broker in asked}
+
+    def topic_overrides(self, topics: Iterable[str], names: Iterable[str]) -> dict[str, dict[str, Optional[str]]]:
+        """{topic: {name: value}} of the configs named that are set on each topic itself; None for the others."""
+        asked, wanted = sorted(set(topics)), list(names)
+        if not asked:
+            return {}
+        admin = self._kafka.admin
+        resources = [admin.ConfigResource(admin.ConfigResourceType.TOPIC, topic, wanted) for topic in asked]
+        found = self.brokers.admin_call("the topic config description (DescribeConfigs)", "describe_configs",
+                                        resources, config_filter="all")
+        described = (found or {}).get("topic", {})
+        overrides: dict[str, dict[str, Optional[str]]] = {}
+        for topic in asked:
+            held = described.get(topic) or {}
+            overrides[topic] = {name: ((held.get(name) or {}).get("value")
+                                       if (held.get(name) or {}).get("config_source") == "DYNAMIC_TOPIC_CONFIG"
+                                       else None) for name in wanted}
+        return overrides
+
+    def alter_configs(self, brokers: dict[int, dict[str, Optional[str]]],
+                      topics: dict[str, dict[str, Optional[str]]]) -> dict[str, str]:
+        """One IncrementalAlterConfigs: each named config of each broker and topic set to its value, or deleted
+        (None), every other config left as it is. Returns '<error>' per resource refused ('broker 1', 'topic
+        orders'); kafka-python sends each broker's own configs to that broker."""
+        admin = self._kafka.admin
+        resources, labels = [], []
+        for kind, changes in ((admin.ConfigResourceType.BROKER, brokers), (admin.ConfigResourceType.TOPIC, topics)):
+            for name, configs in sorted(changes.items()):
+                if not configs:
+                    continue
+                resources.append(admin.ConfigResource(kind, str(name), {
+                    config: (admin.AlterConfigOp.DELETE, None) if value is None else (admin.AlterConfigOp.SET, value)
+                    for config, value in configs.items()}))
+                labels.append((kind.name.lower(), str(name)))
+        if not resources:
+            return {}
+        answers = self.brokers.admin_call("the config change (IncrementalAlterConfigs)", "alter_configs", resources,
+                                          raise_on_unknown=False, incremental=True)
+        refused = {}
+        for kind, name in labels:
+            said = ((answers or {}).get(kind) or {}).get(name, "no answer")
+            if said != "OK":
+                refused[f"{kind} {name}"] = said
+        return refused
 
     def reassign(self, targets: dict[TopicPartition, Optional[list[int]]]) -> dict[TopicPartition, str]:
         """One AlterPartitionReassignments for every partition: a replica list moves it, None cancels its running

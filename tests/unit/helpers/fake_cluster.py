@@ -1,6 +1,10 @@
 """A fake Kafka cluster behind KafkaBrokers.admin_call, answering kafka-python 3.x's admin calls with their shapes
-(describe_topics, list_partition_reassignments, describe_log_dirs, describe_configs,
+(describe_topics, list_partition_reassignments, describe_log_dirs, describe_configs, alter_configs,
 alter_partition_reassignments, elect_leaders), so the unit tests drive kafka_replicas and the modules' main().
+
+Topic configs set on a topic are ``configs``; configs set on a broker itself are ``broker_configs`` {broker:
+{name: value}}. ``config_log`` records each config change, ``refuse_configs`` {'broker 1': error} refuses one;
+``quota_window_samples`` is every broker's replication.quota.window.num.
 
 A reassignment completes after ``steps`` metadata reads (0: at the next read); a partition in ``stuck`` never
 completes and its added replicas never grow. An election takes effect at the next metadata read.
@@ -16,7 +20,8 @@ from kafka import errors as kafka_errors
 
 class FakeCluster:
 
-    def __init__(self, partitions, configs=None, sizes=None, steps=0, stuck=(), refuse=None, refuse_election=None):
+    def __init__(self, partitions, configs=None, sizes=None, steps=0, stuck=(), refuse=None, refuse_election=None,
+                 broker_configs=None, refuse_configs=None):
         # partitions: {(topic, partition): {"replicas": [...], "isr": [...], "leader": id}}
         self.partitions = {key: dict(state, running=None) for key, state in partitions.items()}
         self.configs = configs or {}
@@ -29,6 +34,10 @@ class FakeCluster:
         self.closed = False
         self.elections = {}
         self.down = set()
+        self.broker_configs = broker_configs or {}
+        self.refuse_configs = refuse_configs or {}
+        self.config_log = []
+        self.quota_window_samples = "11"
 
     # KafkaBrokers' entry point ----------------------------------------------------------------------------
     def admin_call(self, what, method, *args, **kwargs):
@@ -112,8 +121,41 @@ class FakeCluster:
 
     def describe_configs(self, resources, config_filter=None):
         assert config_filter == "all"
-        return {"topic": {r.name: {name: {"value": value} for name, value in self.configs.get(r.name, {}).items()}
-                          for r in resources}}
+        found = {}
+        for resource in resources:
+            if resource.resource_type.name == "BROKER":
+                assert int(resource.name) not in self.down, "DescribeConfigs sent to a broker that is down"
+                held = {name: dict(value=value, config_source="DYNAMIC_BROKER_CONFIG")
+                        for name, value in self.broker_configs.get(int(resource.name), {}).items()}
+                held.setdefault("replication.quota.window.num",
+                                dict(value=self.quota_window_samples, config_source="DEFAULT_CONFIG"))
+                found.setdefault("broker", {})[resource.name] = {
+                    name: entry for name, entry in held.items() if name in resource.configs}
+            else:
+                found.setdefault("topic", {})[resource.name] = {
+                    name: dict(value=value, config_source="DYNAMIC_TOPIC_CONFIG")
+                    for name, value in self.configs.get(resource.name, {}).items()}
+        return found
+
+    def alter_configs(self, resources, raise_on_unknown=True, incremental=None):
+        assert incremental is True and raise_on_unknown is False
+        answers = {}
+        for resource in resources:
+            kind = resource.resource_type.name.lower()
+            label = f"{kind} {resource.name}"
+            if label in self.refuse_configs:
+                answers.setdefault(kind, {})[resource.name] = self.refuse_configs[label]
+                continue
+            held = (self.broker_configs.setdefault(int(resource.name), {}) if kind == "broker"
+                    else self.configs.setdefault(resource.name, {}))
+            for name, (op, value) in resource.configs.items():
+                self.config_log.append((label, name, op.name, value))
+                if op.name == "DELETE":
+                    held.pop(name, None)
+                else:
+                    held[name] = value
+            answers.setdefault(kind, {})[resource.name] = "OK"
+        return answers
 
     def alter_partition_reassignments(self, asked):
         answers = {}

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import KafkaClientError
 from ansible_collections.kafka_ops.remediation.plugins.modules import (
     leader_election, partition_info, partition_reassignment)
 
@@ -199,3 +200,170 @@ def test_election_timeout_names_the_leader():
                                                 poll_interval=0.001), None, fake)
     assert out["failed"] and out["msg"] == ("the preferred replicas did not take the lead within 0.01 s: partition "
                                             "orders-1 led by 3, not 2: check the brokers' controller.log, then rerun")
+
+
+# partition_reassignment with a throttle ------------------------------------------------------------------------
+
+RATES = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
+LISTS = ("leader.replication.throttled.replicas", "follower.replication.throttled.replicas")
+READD = [dict(topic="orders", partition=0, replicas=[1, 2, 4])]
+ORDERS_THROTTLE = dict(rate=2048, brokers=[1, 2, 3, 4], topics={"orders": dict(leader=["0:1", "0:2", "0:3"],
+                                                                               follower=["0:4"])})
+
+
+def seen_at_submit(fake):
+    """Records the throttle configs as they are when the reassignment is submitted."""
+    seen = []
+    submit = fake.alter_partition_reassignments
+
+    def recording(asked):
+        if any(target is not None for target in asked.values()):
+            seen.append(({b: dict(c) for b, c in fake.broker_configs.items()}, dict(fake.configs["orders"])))
+        return submit(asked)
+
+    fake.alter_partition_reassignments = recording
+    return seen
+
+
+def test_throttle_is_set_for_the_copy_and_lifted_after():
+    fake = cluster(steps=2)
+    seen = seen_at_submit(fake)
+    result = reassign(fake, READD, throttle=2048)
+    assert result["changed"] and not result.get("failed"), result.get("msg")
+    assert result["throttle"] == ORDERS_THROTTLE
+    brokers_then, topic_then = seen[0]
+    assert brokers_then == {b: {RATES[0]: "2048", RATES[1]: "2048"} for b in (1, 2, 3, 4)}
+    assert (topic_then[LISTS[0]], topic_then[LISTS[1]]) == ("0:1,0:2,0:3", "0:4")
+    assert fake.broker_configs == {b: {} for b in (1, 2, 3, 4)} and fake.configs == CONFIGS
+    assert result["msg"].endswith("; replication throttled to 2048 bytes/s on brokers 1, 2, 3, 4 during the copy, "
+                                  "lifted since")
+
+
+def test_throttle_restores_values_that_were_there_and_keeps_others_pairs():
+    fake = cluster(steps=1, broker_configs={1: {RATES[0]: "999"}})
+    fake.configs = {"orders": dict(CONFIGS["orders"], **{LISTS[0]: "1:3"})}
+    reassign(fake, READD, throttle=2048)
+    assert fake.broker_configs == {1: {RATES[0]: "999"}, 2: {}, 3: {}, 4: {}}
+    assert fake.configs["orders"][LISTS[0]] == "1:3" and LISTS[1] not in fake.configs["orders"]
+    assert ("topic orders", LISTS[0], "SET", "1:3,0:1,0:2,0:3") in fake.config_log
+
+
+def test_throttle_check_mode_reports_and_sets_nothing():
+    fake = cluster()
+    result = reassign(fake, READD, check_mode=True, throttle=2048)
+    assert result["changed"] and result["throttle"] == ORDERS_THROTTLE and fake.config_log == []
+    assert result["msg"] == ("would reassign orders-0; 0 already at their target; would throttle replication to "
+                             "2048 bytes/s on brokers 1, 2, 3, 4")
+
+
+def test_throttle_on_a_reorder_or_a_partition_at_its_target_sets_nothing():
+    fake = cluster()
+    result = reassign(fake, [dict(topic="orders", partition=0, replicas=[2, 1, 3]),
+                             dict(topic="orders", partition=1, replicas=[2, 3, 1])], throttle=2048)
+    assert result["changed"] and "throttle" not in result and fake.config_log == []
+    assert "describe_cluster" not in fake.calls and "describe_configs" not in fake.calls
+
+
+def test_rerun_after_an_interrupted_throttled_run_converges():
+    # The first run set the throttle, submitted, and was killed: its reassignment and throttle are still there.
+    fake = cluster(steps=1, broker_configs={b: {RATES[0]: "2048", RATES[1]: "2048"} for b in (1, 2, 3, 4)})
+    fake.configs = {"orders": dict(CONFIGS["orders"], **{LISTS[0]: "0:1,0:2,0:3", LISTS[1]: "0:4"})}
+    fake.start(("orders", 0), [1, 2, 4])
+    result = reassign(fake, READD, throttle=2048)
+    assert result["changed"] and result["plan"]["wait"] == [dict(topic="orders", partition=0)]
+    assert result["throttle"] == ORDERS_THROTTLE and "alter_partition_reassignments" not in fake.calls
+    assert fake.broker_configs == {b: {} for b in (1, 2, 3, 4)} and fake.configs == CONFIGS
+    again = reassign(fake, READD, throttle=2048)
+    assert again["changed"] is False and "throttle" not in again
+
+
+def test_throttle_refused_submits_nothing_and_lifts_the_rest():
+    fake = cluster(refuse_configs={"broker 3": "[Error 42] InvalidRequestError: no"})
+    result = reassign(fake, READD, throttle=2048)
+    assert result["failed"] and result["msg"] == ("the replication throttle was refused, nothing was submitted: "
+                                                  "broker 3: [Error 42] InvalidRequestError: no")
+    assert "alter_partition_reassignments" not in fake.calls and result["throttle"] == ORDERS_THROTTLE
+    assert not any(fake.broker_configs.values()) and fake.configs == CONFIGS
+
+
+def test_throttle_lifted_after_a_stall_and_after_a_timeout():
+    fake = cluster(stuck=[("orders", 0)])
+    fake.quota_window_samples = "0"
+    stalled = reassign(fake, READD, stall_timeout=0.001, timeout=30, throttle=2048)
+    assert stalled["failed"] and stalled["msg"].startswith("the reassignment stalled") and stalled["stalled"]
+    assert stalled["throttle"] == ORDERS_THROTTLE and fake.broker_configs == {b: {} for b in (1, 2, 3, 4)}
+    fake = cluster(stuck=[("orders", 0)])
+    timed_out = reassign(fake, READD, stall_timeout=0, timeout=0.02, throttle=2048)
+    assert timed_out["failed"] and timed_out["unfinished"] and fake.partitions[("orders", 0)]["running"]
+    assert fake.broker_configs == {b: {} for b in (1, 2, 3, 4)} and fake.configs == CONFIGS
+
+
+def test_throttle_someone_changed_during_the_copy_is_left():
+    fake = cluster(steps=1)
+    submit = fake.alter_partition_reassignments
+
+    def operator_raises_the_rate(asked):
+        fake.broker_configs[2][RATES[0]] = "1000000"
+        return submit(asked)
+
+    fake.alter_partition_reassignments = operator_raises_the_rate
+    reassign(fake, READD, throttle=2048)
+    assert fake.broker_configs == {1: {}, 2: {RATES[0]: "1000000"}, 3: {}, 4: {}}
+
+
+def test_throttle_not_lifted_fails_naming_it():
+    fake = cluster(steps=1, refuse_configs={})
+    submit = fake.alter_partition_reassignments
+
+    def broker_goes_down(asked):
+        fake.down.add(3)
+        return submit(asked)
+
+    fake.alter_partition_reassignments = broker_goes_down
+    result = reassign(fake, READD, throttle=2048)
+    assert result["failed"] and result["msg"].startswith("the replication throttle was not lifted (broker 3 is not "
+                                                         "up): remove it with kafka-configs")
+    assert result["partitions"][0]["after"] == [1, 2, 4] and result["throttle"] == ORDERS_THROTTLE
+    assert fake.broker_configs[3] == {RATES[0]: "2048", RATES[1]: "2048"}
+
+
+def test_throttle_not_lifted_after_a_failure_says_both():
+    fake = cluster(stuck=[("orders", 0)])
+    describe = fake.describe_configs
+    reads = []
+
+    def unreadable_later(resources, config_filter=None):
+        reads.append(1)
+        if len(reads) > 2:
+            raise KafkaClientError("brokers did not answer the broker config description (DescribeConfigs) within 1 s")
+        return describe(resources, config_filter=config_filter)
+
+    fake.describe_configs = unreadable_later
+    result = reassign(fake, READD, stall_timeout=0, timeout=0.02, throttle=2048)
+    assert result["failed"] and result["msg"].startswith("the reassignment did not complete within 0.02 s")
+    assert "; the replication throttle was not lifted (brokers did not answer the broker config description" in \
+        result["msg"]
+    assert result["unfinished"] and result["throttle"] == ORDERS_THROTTLE
+
+
+def test_throttle_must_not_be_negative():
+    result = reassign(cluster(), READD, throttle=-1)
+    assert result["failed"] and result["msg"] == "throttle must be 0 (none) or a rate in bytes per second, got -1"
+
+
+def test_throttle_not_lifted_after_a_broker_error_says_both():
+    fake = cluster(stuck=[("orders", 0)])
+    describe = fake.describe_topics
+
+    def broker_lost(topics):
+        if "alter_partition_reassignments" in fake.calls:
+            fake.down.add(3)
+            raise KafkaClientError("brokers did not answer the topic metadata request within 1 s")
+        return describe(topics)
+
+    fake.describe_topics = broker_lost
+    result = reassign(fake, READD, throttle=2048)
+    assert result["failed"] and result["msg"].startswith(
+        "brokers did not answer the topic metadata request within 1 s; the replication throttle was not lifted "
+        "(broker 3 is not up)")
+    assert result["throttle"] == ORDERS_THROTTLE and fake.broker_configs[1] == {}

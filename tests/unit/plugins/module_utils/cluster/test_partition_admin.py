@@ -79,3 +79,52 @@ def test_a_stall_cancels_only_the_stalled_partition_and_names_the_others():
     else:
         raise AssertionError("a stalled copy was not cancelled")
     assert cluster.partitions[("orders", 0)]["running"] is None and cluster.partitions[("orders", 1)]["running"]
+
+
+def bursty(cluster):
+    """A throttled copy: its added replica grows at every other log size read only, and is in sync after 8."""
+    cluster.sizes[("orders", 0)] = {4: 0}
+    cluster.stuck.add(("orders", 0))
+    reads = []
+    grow = cluster.describe_log_dirs
+
+    def every_other(wanted, brokers):
+        reads.append(1)
+        if len(reads) % 2 == 0:
+            cluster.sizes[("orders", 0)][4] += 1024
+        if len(reads) == 8:
+            cluster.stuck.clear()
+        return grow(wanted, brokers)
+
+    cluster.describe_log_dirs = every_other
+
+
+def test_a_throttled_copy_that_grows_in_bursts_is_no_stall_but_the_same_unthrottled_is():
+    # Each read is a 10 s poll; the copy sits still for 20 s between bursts, 4 times the stall timeout.
+    cluster, clock = fake(), FakeClock()
+    bursty(cluster)
+    result = partition_admin.reassign(KafkaReplicas(cluster), TARGET, timeout=300, stall_timeout=5,
+                                      poll_interval=10, check_mode=False, clock=clock, sleep=clock.sleep,
+                                      throttle=1024)
+    assert result["partitions"][0]["waited"] == 80.0 and result["throttle"]["rate"] == 1024
+    cluster, clock = fake(), FakeClock()
+    bursty(cluster)
+    try:
+        partition_admin.reassign(KafkaReplicas(cluster), TARGET, timeout=300, stall_timeout=5, poll_interval=10,
+                                 check_mode=False, clock=clock, sleep=clock.sleep)
+    except ModuleError as error:
+        assert error.details["stalled"][0]["partition"] == 0 and "throttle" not in error.details
+    else:
+        raise AssertionError("an unthrottled copy that sat still was not cancelled")
+
+
+def test_a_stuck_throttled_copy_is_cancelled_after_two_quota_windows():
+    cluster, clock = fake(stuck=[("orders", 0)]), FakeClock()
+    try:
+        partition_admin.reassign(KafkaReplicas(cluster), TARGET, timeout=300, stall_timeout=5, poll_interval=1,
+                                 check_mode=False, clock=clock, sleep=clock.sleep, throttle=1024)
+    except ModuleError as error:
+        assert error.details["stalled"][0]["seconds"] == 22.0 and error.details["throttle"]["rate"] == 1024
+    else:
+        raise AssertionError("a stuck throttled copy was not cancelled")
+    assert cluster.partitions[("orders", 0)]["running"] is None and not any(cluster.broker_configs.values())

@@ -168,3 +168,126 @@ def test_plan_election_every_branch():
         "in sync (broker_wait), then rerun",
         "partition orders-4: the preferred replica None is not in the ISR [], so it cannot lead: wait until it is "
         "in sync (broker_wait), then rerun"]
+
+
+# Replication throttle -------------------------------------------------------------------------------------------
+
+LEADER, FOLLOWER = reassignment.LEADER_REPLICAS, reassignment.FOLLOWER_REPLICAS
+RATES = reassignment.RATE_CONFIGS
+# orders-0 goes from [1, 2, 3] to [1, 2, 4]; orders-1 only changes its order; audit-2 goes from [2] to [2, 5].
+MOVES = {("orders", 0): ([1, 2, 3], [1, 2, 4]), ("audit", 2): ([2], [2, 5])}
+THROTTLE = dict(rate=1000, brokers=[1, 2, 3, 4], topics={
+    "audit": dict(leader=["2:2"], follower=["2:5"]), "orders": dict(leader=["0:1", "0:2", "0:3"], follower=["0:4"])})
+
+
+def test_throttle_moves_keep_the_partitions_that_copy():
+    plan = dict(submit={("orders", 0): [1, 2, 4], ("orders", 1): [2, 1, 3]}, wait=[("audit", 2), ("audit", 3)],
+                before={("orders", 0): [1, 2, 3], ("orders", 1): [1, 2, 3], ("audit", 2): [2], ("audit", 3): [3]})
+    targets = {("orders", 0): [1, 2, 4], ("orders", 1): [2, 1, 3], ("audit", 2): [2, 5], ("audit", 3): [3]}
+    assert reassignment.throttle_moves(plan, targets) == MOVES
+
+
+@pytest.mark.parametrize("rate, moves, expected", [
+    (0, MOVES, None),
+    (1000, {}, None),
+    (1000, MOVES, THROTTLE),
+])
+def test_plan_throttle_brokers_up_only(rate, moves, expected):
+    assert reassignment.plan_throttle(rate, moves, {1, 2, 3, 4}) == expected
+
+
+def test_plan_throttle_leaves_out_brokers_that_are_down():
+    assert reassignment.plan_throttle(1000, MOVES, {1, 2, 4, 9})["brokers"] == [1, 2, 4]
+
+
+def test_broker_overrides_only_values_set_on_the_broker():
+    found = {1: {RATES[0]: dict(value="5", source="DYNAMIC_BROKER_CONFIG"),
+                 RATES[1]: dict(value="7", source="DYNAMIC_DEFAULT_BROKER_CONFIG")}, 2: {}}
+    assert reassignment.broker_overrides(found) == {1: {RATES[0]: "5", RATES[1]: None}, 2: {}}
+
+
+@pytest.mark.parametrize("found, window", [
+    ({}, 11.0),
+    ({1: {}}, 11.0),
+    ({1: {"replication.quota.window.num": dict(value="20")},
+      2: {"replication.quota.window.num": dict(value="5"), "replication.quota.window.size.seconds": dict(value="2")}},
+     20.0),
+    ({1: {"replication.quota.window.num": dict(value="many")}}, 11.0),
+])
+def test_quota_window(found, window):
+    assert reassignment.quota_window(found) == window
+
+
+@pytest.mark.parametrize("stall_timeout, rate, expected", [
+    (0, 1000, 0), (5, 0, 5), (5, 1000, 22.0), (120, 1000, 120),
+])
+def test_throttled_stall_timeout(stall_timeout, rate, expected):
+    assert reassignment.throttled_stall_timeout(stall_timeout, rate, 11.0) == expected
+
+
+def test_throttle_changes_on_a_clean_cluster_set_everything_and_undo_everything():
+    changes = reassignment.throttle_changes(THROTTLE, MOVES, [], {}, {})
+    assert changes["write"] == dict(
+        brokers={b: {RATES[0]: "1000", RATES[1]: "1000"} for b in (1, 2, 3, 4)},
+        topics={"audit": {LEADER: "2:2", FOLLOWER: "2:5"}, "orders": {LEADER: "0:1,0:2,0:3", FOLLOWER: "0:4"}})
+    assert changes["undo"] == dict(
+        brokers={b: {RATES[0]: None, RATES[1]: None} for b in (1, 2, 3, 4)},
+        topics={"audit": {LEADER: ["2:2"], FOLLOWER: ["2:5"]},
+                "orders": {LEADER: ["0:1", "0:2", "0:3"], FOLLOWER: ["0:4"]}})
+
+
+def test_throttle_changes_keep_what_others_set():
+    brokers_now = {1: {RATES[0]: "1000", RATES[1]: "1000"}, 2: {RATES[0]: "50", RATES[1]: None}}
+    topics_now = {"orders": {LEADER: "0:1,7:7", FOLLOWER: "*"}}
+    changes = reassignment.throttle_changes(THROTTLE, MOVES, [], brokers_now, topics_now)
+    assert 1 not in changes["write"]["brokers"] and 1 not in changes["undo"]["brokers"]
+    assert changes["write"]["brokers"][2] == {RATES[0]: "1000", RATES[1]: "1000"}
+    assert changes["undo"]["brokers"][2] == {RATES[0]: "50", RATES[1]: None}
+    assert changes["write"]["topics"]["orders"] == {LEADER: "0:1,7:7,0:2,0:3"}
+    assert changes["undo"]["topics"]["orders"] == {LEADER: ["0:2", "0:3"]}
+
+
+def test_throttle_changes_adopt_the_throttle_of_an_interrupted_run():
+    # An earlier run set 500 bytes/s for orders-0, submitted it and was killed; the rerun waits for it.
+    brokers_now = {b: {RATES[0]: "500", RATES[1]: "500"} for b in (1, 2, 3, 4)}
+    topics_now = {"orders": {LEADER: "0:1,0:2,0:3", FOLLOWER: "0:4"}, "audit": {LEADER: "2:2"}}
+    changes = reassignment.throttle_changes(THROTTLE, MOVES, [("orders", 0), ("audit", 2)], brokers_now, topics_now)
+    assert changes["write"]["brokers"] == {b: {RATES[0]: "1000", RATES[1]: "1000"} for b in (1, 2, 3, 4)}
+    assert changes["undo"]["brokers"] == {b: {RATES[0]: None, RATES[1]: None} for b in (1, 2, 3, 4)}
+    assert "orders" not in changes["write"]["topics"]
+    assert changes["undo"]["topics"]["orders"] == {LEADER: ["0:1", "0:2", "0:3"], FOLLOWER: ["0:4"]}
+    # audit-2's follower pair is missing: not its throttle, so its leader pair stays someone else's.
+    assert changes["write"]["topics"]["audit"] == {FOLLOWER: "2:5"}
+    assert changes["undo"]["topics"]["audit"] == {FOLLOWER: ["2:5"]}
+
+
+def test_throttle_changes_same_rate_again_after_an_interruption_writes_nothing():
+    brokers_now = {b: {RATES[0]: "1000", RATES[1]: "1000"} for b in (1, 2, 3, 4)}
+    topics_now = {"orders": {LEADER: "0:1,0:2,0:3", FOLLOWER: "0:4"}, "audit": {LEADER: "2:2", FOLLOWER: "2:5"}}
+    changes = reassignment.throttle_changes(THROTTLE, MOVES, list(MOVES), brokers_now, topics_now)
+    assert changes["write"] == dict(brokers={}, topics={})
+    assert changes["undo"]["brokers"] == {b: {RATES[0]: None, RATES[1]: None} for b in (1, 2, 3, 4)}
+
+
+def test_throttle_lift_restores_deletes_and_leaves_others_changes():
+    undo = dict(brokers={1: {RATES[0]: None, RATES[1]: "50"}, 2: {RATES[0]: None}, 5: {RATES[0]: None}},
+                topics={"orders": {LEADER: ["0:1", "0:2"], FOLLOWER: ["0:4"]}, "audit": {LEADER: ["2:2"]}})
+    brokers_now = {1: {RATES[0]: "1000", RATES[1]: "1000"}, 2: {RATES[0]: "2000"}}
+    topics_now = {"orders": {LEADER: "0:1,7:7,0:2", FOLLOWER: "0:4"}, "audit": {LEADER: None}}
+    lift = reassignment.throttle_lift(1000, undo, {1, 2, 3}, brokers_now, topics_now)
+    assert lift == dict(brokers={1: {RATES[0]: None, RATES[1]: "50"}}, down=[5],
+                        topics={"orders": {LEADER: "7:7", FOLLOWER: None}})
+
+
+@pytest.mark.parametrize("down, refused, unread, expected", [
+    ([], {}, None, None),
+    ([3], {"topic orders": "[Error 42] InvalidRequestError: no"}, None,
+     "the replication throttle was not lifted (broker 3 is not up; topic orders refused ([Error 42] "
+     "InvalidRequestError: no)): remove it with kafka-configs --alter --delete-config, on each broker "
+     "(--entity-type brokers) leader.replication.throttled.rate,follower.replication.throttled.rate and on each "
+     "topic (--entity-type topics) leader.replication.throttled.replicas,follower.replication.throttled.replicas"),
+    ([], {}, "brokers did not answer", "the replication throttle was not lifted (brokers did not answer): "),
+])
+def test_throttle_left_message(down, refused, unread, expected):
+    message = reassignment.throttle_left_message(down, refused, unread)
+    assert message == expected or message.startswith(expected)

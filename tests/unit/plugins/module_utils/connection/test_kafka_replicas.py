@@ -27,7 +27,8 @@ def test_empty_questions_ask_nothing():
     replicas = KafkaReplicas(brokers)
     assert (replicas.partition_states([]), replicas.reassignments([]), replicas.log_sizes([("t", 0)], []),
             replicas.log_sizes([], [1]), replicas.topic_configs([]), replicas.reassign({}),
-            replicas.elect_preferred([])) == ({}, {}, {}, {}, {}, {}, {})
+            replicas.elect_preferred([]), replicas.broker_configs([], ["x"]), replicas.topic_overrides([], ["x"]),
+            replicas.alter_configs({}, {"t": {}})) == ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})
     assert brokers.asked == []
 
 
@@ -98,3 +99,31 @@ def test_admin_call_is_the_clients_own_call():
     brokers = kafka_client.KafkaBrokers({}, ["k1:9092"])
     brokers._admin = SimpleNamespace(list_partition_reassignments=lambda wanted: {"asked": wanted})  # pylint: disable=protected-access
     assert brokers.admin_call("the listing", "list_partition_reassignments", {"t": [0]}) == {"asked": {"t": [0]}}
+
+
+def test_broker_configs_and_topic_overrides_keep_kafkas_source():
+    brokers = Answers(describe_configs={
+        "broker": {"1": {"leader.replication.throttled.rate": dict(value="5", config_source="DYNAMIC_BROKER_CONFIG")}},
+        "topic": {"t": {"leader.replication.throttled.replicas": dict(value="0:1", config_source="DYNAMIC_TOPIC_CONFIG"),
+                        "follower.replication.throttled.replicas": dict(value="", config_source="DEFAULT_CONFIG")}}})
+    replicas = KafkaReplicas(brokers)
+    assert replicas.broker_configs([2, 1], ["leader.replication.throttled.rate"]) == {
+        1: {"leader.replication.throttled.rate": dict(value="5", source="DYNAMIC_BROKER_CONFIG")}, 2: {}}
+    asked = brokers.asked[0][1][0]
+    assert [(r.resource_type.name, r.name, r.configs) for r in asked] == [
+        ("BROKER", "1", ["leader.replication.throttled.rate"]), ("BROKER", "2", ["leader.replication.throttled.rate"])]
+    assert replicas.topic_overrides(["t", "u"], ["leader.replication.throttled.replicas",
+                                                 "follower.replication.throttled.replicas"]) == {
+        "t": {"leader.replication.throttled.replicas": "0:1", "follower.replication.throttled.replicas": None},
+        "u": {"leader.replication.throttled.replicas": None, "follower.replication.throttled.replicas": None}}
+
+
+def test_alter_configs_is_incremental_and_names_refusals():
+    brokers = Answers(alter_configs={"broker": {"1": "OK", "2": "[Error 42] InvalidRequestError: bad"},
+                                     "topic": {}})
+    refused = KafkaReplicas(brokers).alter_configs({1: {"a": "5"}, 2: {"a": None}, 3: {}}, {"t": {"b": "0:1"}})
+    assert refused == {"broker 2": "[Error 42] InvalidRequestError: bad", "topic t": "no answer"}
+    method, args, kwargs = brokers.asked[0]
+    assert method == "alter_configs" and kwargs == dict(raise_on_unknown=False, incremental=True)
+    assert [(r.resource_type.name, r.name, {k: (op.name, v) for k, (op, v) in r.configs.items()}) for r in args[0]] == [
+        ("BROKER", "1", {"a": ("SET", "5")}), ("BROKER", "2", {"a": ("DELETE", None)}), ("TOPIC", "t", {"b": ("SET", "0:1")})]
