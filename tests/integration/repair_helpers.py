@@ -10,6 +10,7 @@ import subprocess
 import time
 
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from lab import api
 from lab.scenarios import wait_stuck_and_settled
@@ -110,3 +111,20 @@ def run_repair_replicas(topic: str, *args: str, extra: dict | None = None, timeo
             process.kill()
             raise AssertionError("ansible-playbook did not finish in time:\n" + "".join(lines[-80:]))
     return process.wait(), "".join(lines)
+
+
+THROTTLE_CONFIGS = ("leader.replication.throttled.rate", "follower.replication.throttled.rate",
+                    "leader.replication.throttled.replicas", "follower.replication.throttled.replicas")
+
+
+def throttles_set(topic: str) -> dict[str, dict[str, str]]:
+    """Replication throttle configs set now on the brokers themselves and on the topic (DescribeConfigs)."""
+    with admin() as client:
+        found = client.describe_configs(
+            [ConfigResource(ConfigResourceType.BROKER, str(broker), list(THROTTLE_CONFIGS[:2])) for broker in (1, 2, 3)]
+            + [ConfigResource(ConfigResourceType.TOPIC, topic, list(THROTTLE_CONFIGS[2:]))], config_filter="all")
+    answer = {f"broker {b}": {name: entry["value"] for name, entry in found["broker"][str(b)].items()
+                              if entry["config_source"] == "DYNAMIC_BROKER_CONFIG"} for b in (1, 2, 3)}
+    answer[f"topic {topic}"] = {name: entry["value"] for name, entry in found["topic"][topic].items()
+                                if entry["config_source"] == "DYNAMIC_TOPIC_CONFIG"}
+    return {where: configs for where, configs in answer.items() if configs}

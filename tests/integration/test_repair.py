@@ -14,7 +14,7 @@ import pytest
 
 from lab.scenarios import cleanup, journal, remove_journal, unique_name
 from repair_helpers import (invalid_batches, partition_state, run_repair_replicas, stuck_on_damaged_leader,
-                            topic_with_damage)
+                            throttles_set, topic_with_damage)
 from skip_corrupt_helpers import committed_offsets, lab_processes, latest_report, run_playbook, total_changed
 
 pytestmark = pytest.mark.lab
@@ -109,6 +109,14 @@ def topic(lab):
     lab.delete_topic(name)
 
 
+THROTTLE = 20 * 1024 * 1024
+
+
+def journal_of(topic: str) -> dict:
+    state = pathlib.Path.home() / ".ansible" / "kafka_ops_remediation" / "runs" / f"repair_replicas-{topic}.json"
+    return json.loads(state.read_text())
+
+
 def test_follower_damage_found_by_a_scan_is_repaired_and_check_mode_changes_nothing(lab, topic, tmp_path):
     (broken,) = topic_with_damage(topic, lambda replicas: [(0, 30, [replicas[0][1]])])
     damaged = broken["damaged_brokers"]
@@ -121,9 +129,11 @@ def test_follower_damage_found_by_a_scan_is_repaired_and_check_mode_changes_noth
     assert partition_state(topic, 0) == before and invalid_batches(topic, 0)[damaged[0]] == 1
     assert not list(tmp_path.glob("repair-evidence-*")), "check mode kept evidence"
 
-    code, output = run_repair_replicas(topic, extra={"report_dir": str(tmp_path)})
+    code, output = run_repair_replicas(topic, extra={"report_dir": str(tmp_path), "throttle": str(THROTTLE)})
 
     assert code == 0, output[-5000:]
+    assert journal_of(topic)["repair"]["throttle"] == THROTTLE
+    assert throttles_set(topic) == {}, "the copy's throttle was not lifted"
     report = sorted(tmp_path.glob("repair_replicas-*.json"))[-1]
     report = json.loads(report.read_text())
     assert report["result"] == "repaired and verified, 0 records lost"
