@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kafka import KafkaAdminClient, TopicPartition  # noqa: E402
+from kafka.errors import KafkaError  # noqa: E402
 
 from lab import api as lab  # noqa: E402
 from lab.lock import lab_lock  # noqa: E402
@@ -64,15 +65,24 @@ def reassign(client: KafkaAdminClient, topic: str, replicas: list[int], timeout:
         time.sleep(POLL)
 
 
-def elect_preferred(client: KafkaAdminClient, topic: str, timeout: float = 60) -> None:
+def elect_preferred(topic: str, timeout: float = 90) -> None:
+    """Wait until the preferred replica leads with a full ISR, electing it; a fresh client each time, as the
+    brokers may just have restarted."""
     deadline = time.monotonic() + timeout
+    now: dict = {}
     while True:
-        now = state(client, topic)
-        if now["leader"] == now["replicas"][0] and len(now["isr"]) == len(now["replicas"]):
-            return
+        client = admin()
+        try:
+            now = state(client, topic)
+            if now["leader"] == now["replicas"][0] and len(now["isr"]) == len(now["replicas"]):
+                return
+            client.elect_leaders(0, {topic: [0]}, raise_errors=False)
+        except KafkaError:
+            pass
+        finally:
+            client.close()
         if time.monotonic() > deadline:
             raise RuntimeError(f"{topic}-0 did not settle on its preferred leader: {now}")
-        client.elect_leaders(0, {topic: [0]}, raise_errors=False)
         time.sleep(0.5)
 
 
@@ -114,23 +124,25 @@ def phase_seconds(topic: str, report_dir: Path) -> dict[str, float]:
 def one_run(report_dir: Path) -> tuple[float, dict[str, float], dict[str, dict]]:
     topic = unique_name("bench-repair")
     count = fill(topic)
-    client = admin()
     try:
-        elect_preferred(client, topic)
-        replicas = state(client, topic)["replicas"]
-        follower = replicas[-1]
-        reassign(client, topic, [b for b in replicas if b != follower])
-        baseline = reassign(client, topic, replicas)
+        elect_preferred(topic)
+        client = admin()
+        try:
+            replicas = state(client, topic)["replicas"]
+            follower = replicas[-1]
+            reassign(client, topic, [b for b in replicas if b != follower])
+            baseline = reassign(client, topic, replicas)
+        finally:
+            client.close()
         repairs, phases = {}, {}
         for name, variables in VARIANTS.items():
-            elect_preferred(client, topic)
+            elect_preferred(topic)
             lab.corrupt_many([(topic, 0, count // 2, [replicas[0]])])
-            elect_preferred(client, topic)
+            elect_preferred(topic)
             repairs[name] = playbook(topic, report_dir / name, variables)
             phases[name] = phase_seconds(topic, report_dir / name)
         return baseline, repairs, phases
     finally:
-        client.close()
         lab.delete_topic(topic)
 
 
