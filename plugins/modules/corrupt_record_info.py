@@ -158,7 +158,9 @@ corrupt_records:
       description: "Partition number."
       type: int
     broker_id:
-      description: "Broker id from the log dir's C(meta.properties); null when it has none."
+      description: >-
+        Broker id from the log dir's C(meta.properties) (C(broker.id), or C(node.id) on KRaft); null when it
+        has none.
       type: int
     segment:
       description: "Path of the segment file."
@@ -227,7 +229,9 @@ digests:
       description: "Partition number."
       type: int
     broker_id:
-      description: "Broker id from the log dir's C(meta.properties); null when it has none."
+      description: >-
+        Broker id from the log dir's C(meta.properties) (C(broker.id), or C(node.id) on KRaft); null when it
+        has none.
       type: int
     offset:
       description: "The offset asked for."

@@ -67,10 +67,13 @@ def log_dirs_from_server_properties(path: str) -> List[str]:
 
 
 def broker_id_of(log_dir: str) -> Optional[int]:
+    """The id in the log dir's ``meta.properties``: ``broker.id`` in ZooKeeper mode (version 0), ``node.id`` in
+    KRaft mode (version 1); None without one."""
     meta = os.path.join(log_dir, "meta.properties")
     if not os.path.exists(meta):
         return None
-    value = read_properties(meta).get("broker.id")
+    properties = read_properties(meta)
+    value = properties.get("node.id") or properties.get("broker.id")
     return int(value) if value and value.lstrip("-").isdigit() else None
 
 

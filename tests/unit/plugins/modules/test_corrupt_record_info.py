@@ -51,6 +51,15 @@ def test_reports_damage_and_clean_replicas(capsys, log_dir):
     assert result["lines"][1].startswith("baseOffset: 5 lastOffset: 9 count: 5 ")
 
 
+def test_a_kraft_log_dir_names_its_node_id(capsys, log_dir):
+    (log_dir / "meta.properties").write_text("version=1\nnode.id=3\ncluster.id=lab\ndirectory.id=xyz\n")
+    _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders"})
+    assert {p["broker_id"] for p in result["partitions"]} == {3}
+    (log_dir / "meta.properties").unlink()
+    _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders"})
+    assert {p["broker_id"] for p in result["partitions"]} == {None}
+
+
 def test_partitions_start_offsets_and_paths(capsys, log_dir):
     _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "orders", "partitions": [0],
                                         "start_offsets": {"0": 10}, "mode": "all"})
