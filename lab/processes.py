@@ -24,12 +24,32 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def running_pid(pid_file: Path, marker: str) -> int | None:
-    """The pid in pid_file when that process is alive and its command line contains marker."""
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+
+
+def running_pid(pid_file: Path, marker: str, exec_wait: float = 0.5) -> int | None:
+    """The pid in pid_file when that process is alive and its command line contains marker.
+
+    A process in the middle of an exec (setsid, nohup and the consumer launcher each exec the next program)
+    shows an empty command line for an instant: a live one is looked at again for up to exec_wait seconds
+    instead of being taken for gone."""
     pid = pid_from_file(pid_file)
-    if pid is not None and marker in cmdline(pid):
-        return pid
-    return None
+    if pid is None:
+        return None
+    deadline = time.monotonic() + exec_wait
+    while True:
+        line = cmdline(pid)
+        if marker in line:
+            return pid
+        if line or not _alive(pid) or time.monotonic() >= deadline:
+            return None
+        time.sleep(0.01)
 
 
 def children_of(pid: int) -> list[int]:

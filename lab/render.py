@@ -161,12 +161,22 @@ def consumer_command(root: Path) -> list[str]:
 
 _RUNNING_FUNCTION = """\
 # Running = the pid in the pid file is alive and still runs our command (not a reused pid, not a zombie).
+# A process in the middle of an exec shows an empty command line for an instant: look again.
 is_running() {
-    local pid
+    local pid line
     [ -s "$PIDFILE" ] || return 1
     pid=$(cat "$PIDFILE")
-    [ -r "/proc/$pid/cmdline" ] || return 1
-    tr '\\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$MARKER"
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        [ -r "/proc/$pid/cmdline" ] || return 1
+        line=$(tr '\\0' ' ' < "/proc/$pid/cmdline")
+        if [ -n "$line" ]; then
+            grep -qF -- "$MARKER" <<< "$line"
+            return
+        fi
+        grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
+        sleep 0.05
+    done
+    return 1
 }
 """
 
