@@ -48,18 +48,28 @@ def state(group: str) -> str | None:
     return None
 
 
+# A consumer that stopped while its coordinator moved may not have told it that it left: the coordinator then
+# drops the member once its session times out (kafka-python's default session.timeout.ms is 10 s).
+MEMBERS_LEAVE_WAIT = 45.0
+
+
 def delete(group: str) -> bool:
-    """Delete the group from Kafka (it must have no members); True when it was there, False when it was not."""
-    admin = topics.admin_client()
-    try:
-        if not hasattr(admin, "delete_groups"):
-            raise LabError("this kafka-python has no KafkaAdminClient.delete_groups: the lab needs kafka-python 3.x")
-        # kafka-python 3.x answers {group: "OK" or the error's class name}.
-        result = admin.delete_groups([group]).get(group)
-    finally:
-        admin.close()
-    if result == "OK":
-        return True
-    if result == "GroupIdNotFoundError":
-        return False
-    raise LabError(f"deleting Kafka consumer group {group} failed with {result}: stop its consumers first")
+    """Delete the group from Kafka (it must have no members); True when it was there, False when it was not.
+    Asks again while the coordinator moves or loads, and while members of stopped consumers time out."""
+    deadline = time.monotonic() + MEMBERS_LEAVE_WAIT
+    while True:
+        admin = topics.admin_client()
+        try:
+            if not hasattr(admin, "delete_groups"):
+                raise LabError("this kafka-python has no KafkaAdminClient.delete_groups: the lab needs kafka-python 3.x")
+            # kafka-python 3.x answers {group: "OK" or the error's class name}.
+            result = admin.delete_groups([group]).get(group)
+        finally:
+            admin.close()
+        if result == "OK":
+            return True
+        if result == "GroupIdNotFoundError":
+            return False
+        if result not in COORDINATOR_ERRORS + ("NonEmptyGroupError",) or time.monotonic() > deadline:
+            raise LabError(f"deleting Kafka consumer group {group} failed with {result}: stop its consumers first")
+        time.sleep(0.5)
