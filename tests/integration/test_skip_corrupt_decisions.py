@@ -14,6 +14,7 @@ import pytest
 
 from lab.scenarios import cleanup, journal, remove_journal, unique_name
 from offsets_helpers import snapshot, zk_client
+from repair_helpers import elect_preferred, partition_state
 from skip_corrupt_helpers import (
     committed_offsets,
     lab_processes,
@@ -117,10 +118,16 @@ def test_a_bad_partitions_value_refuses_in_one_line(lab, tmp_path):
 
 @pytest.fixture
 def stopped_group_on_follower_damage(lab):
-    """A group with no consumer whose committed offset on partition 1 lies in damage found only on a follower."""
+    """A group with no consumer whose committed offset on partition 1 lies in damage found only on a follower.
+
+    The damaged replica is not the preferred one, and the preferred one leads again after the brokers' restart:
+    Kafka's automatic preferred-leader election would otherwise hand the damaged replica the lead at some point,
+    and the run would then repair it instead."""
     group = unique_name("follower")
     lab.produce(group, 90, partitions=3)
-    broken = lab.corrupt(group, 1, 20, "follower")
+    replicas = partition_state(group, 1)["replicas"]
+    (broken,) = lab.corrupt_many([(group, 1, 20, [replicas[1]])])
+    elect_preferred(group, 1)
     client = zk_client()
     try:
         ends = lab.end_offsets(group)
