@@ -12,18 +12,45 @@ ZK_CHROOT = layout.ZK_CHROOT
 BOOTSTRAP = layout.BOOTSTRAP
 BROKERS = dict(layout.BROKERS)
 LAB_ROOT: Path = layout.lab_root()
+# KRaft mode (up(metadata=KRAFT)): the dedicated controllers' node ids and addresses, their port, the static voters.
+ZOOKEEPER = layout.ZOOKEEPER
+KRAFT = layout.KRAFT
+CONTROLLERS = dict(layout.CONTROLLERS)
+CONTROLLER_PORT = layout.CONTROLLER_PORT
+QUORUM_VOTERS = layout.QUORUM_VOTERS
 
 
-def up() -> dict:
-    return cluster.up()
+def up(metadata: str = ZOOKEEPER) -> dict:
+    """Start the lab in a metadata mode: "zookeeper" (Kafka 3.9.1, zk1) or "kraft" (Kafka 4.4.0, controller1-3).
+    Refuses while the other mode's lab runs."""
+    return cluster.up(metadata)
 
 
 def down() -> list[str]:
+    """Stop whichever mode's lab runs."""
     return cluster.down()
 
 
-def is_up() -> bool:
-    return cluster.is_up()
+def is_up(metadata: str = ZOOKEEPER) -> bool:
+    """True when the lab runs in that mode (ZooKeeper by default, as before there were modes)."""
+    return cluster.is_up(metadata)
+
+
+def mode() -> str:
+    """The metadata mode of the lab that runs: "kraft" or "zookeeper" (also when nothing runs)."""
+    return layout.mode()
+
+
+def quorum() -> dict:
+    """KRaft mode: the metadata quorum as DescribeQuorum reports it (leader_id, leader_epoch, high_watermark, voters,
+    observers)."""
+    from lab import kraft
+
+    return kraft.quorum()
+
+
+def controller_log_dir(node_id: int) -> Path:
+    return layout.controller_log_dir(node_id)
 
 
 def status() -> dict:

@@ -9,11 +9,15 @@ import time
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lab", description="A real Kafka 3.9 lab in ZooKeeper mode.")
+    parser = argparse.ArgumentParser(prog="python -m lab", description="A real Kafka lab: 3.9.1 in ZooKeeper mode, or "
+                                     "4.4.0 in KRaft mode (up --metadata kraft).")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch", help="resolve Kafka's jars with mvn into the cache").add_argument(
         "--force", action="store_true", help="fetch again even when the cache is complete")
-    commands.add_parser("up", help="start sshd on every lab host, ZooKeeper and three brokers")
+    commands.add_parser("up", help="start sshd on every lab host, ZooKeeper (or three controllers) and three brokers"
+                        ).add_argument("--metadata", choices=["zookeeper", "kraft"], default="zookeeper",
+                                       help="zookeeper: Kafka 3.9.1 with zk1 (the default); kraft: Kafka 4.4.0 with "
+                                            "controller1-3")
     commands.add_parser("down", help="stop everything the lab started")
     commands.add_parser("status", help="brokers, controller, under-replicated partitions, consumers").add_argument(
         "--json", action="store_true")
@@ -60,15 +64,15 @@ def run(args: argparse.Namespace) -> int:
     from lab import cluster, consumer, layout, topics
 
     if args.command == "fetch":
-        from lab.fetch import fetch
+        from lab.fetch import fetch_all
 
-        print(f"Kafka jars in {fetch(force=args.force)}")
+        print("Kafka jars in " + " and ".join(str(cache) for cache in fetch_all(force=args.force)))
     elif args.command == "up":
         started = time.monotonic()
-        result = cluster.up()
+        result = cluster.up(args.metadata)
         what = ", ".join(result["started"]) or "nothing, all was running"
         phases = ", ".join(f"{name} {seconds} s" for name, seconds in result["phases"].items())
-        print(f"lab up in {time.monotonic() - started:.1f} s ({phases}; started: {what}); "
+        print(f"lab up ({args.metadata}) in {time.monotonic() - started:.1f} s ({phases}; started: {what}); "
               f"try: ssh -i {layout.lab_key()} -p {layout.SSH_PORT} root@{layout.BROKERS[1]}")
     elif args.command == "down":
         stopped = cluster.down()

@@ -1,13 +1,19 @@
-"""`lab up`, `lab down` and `lab status`: the cluster's life cycle, driven through the service scripts."""
+"""`lab up`, `lab down` and `lab status`: the cluster's life cycle, driven through the service scripts.
+
+Two metadata modes share the broker hosts, addresses and scripts: ZooKeeper (zk1 and Kafka 3.9.1, the default) and
+KRaft (three dedicated controllers and Kafka 4.4.0). The lab root remembers which one runs (layout.MODE_FILE), so
+every command after `up` follows it; only one mode runs at a time.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import layout, processes, render, zk
+from lab import kraft, layout, processes, render, zk
 from lab.errors import LabError
 from lab.fetch import jars_cached
 
@@ -15,6 +21,9 @@ SSHD = "/usr/sbin/sshd"
 ZK_WAIT = 30.0
 BROKER_WAIT = 60.0
 HEALTH_WAIT = 90.0
+# Six JVMs start at once on two cores in KRaft mode: the quorum and three registrations take longer than ZooKeeper's.
+KRAFT_WAIT = 120.0
+FORMAT_WAIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -22,7 +31,7 @@ class Service:
     """One Java service of the lab and its scripts."""
 
     host: str
-    name: str  # file stem of its scripts: kafka, zookeeper
+    name: str  # file stem of its scripts: kafka (brokers and controllers), zookeeper
     address: str
     port: int
     log_file: Path
@@ -56,6 +65,27 @@ def broker_service(broker_id: int) -> Service:
                    layout.broker_log_file(broker_id))
 
 
+def controller_service(node_id: int) -> Service:
+    """A KRaft controller: same script names as a broker (kafka-*.sh, conf/server.properties), so one set of
+    broker_service variables in the inventory serves both groups and only the port differs."""
+    return Service(layout.controller_host(node_id), "kafka", layout.CONTROLLERS[node_id], layout.CONTROLLER_PORT,
+                   layout.controller_log_file(node_id))
+
+
+def services(metadata: str) -> list[Service]:
+    """The Java services of a mode in start order: metadata first (ZooKeeper or the controllers), then brokers."""
+    brokers = [broker_service(b) for b in layout.BROKERS]
+    if layout.check_mode(metadata) == layout.KRAFT:
+        return [controller_service(n) for n in layout.CONTROLLERS] + brokers
+    return [zookeeper_service()] + brokers
+
+
+def all_services() -> list[Service]:
+    """Every Java service of either mode, so nothing started in the other mode is overlooked."""
+    return [zookeeper_service()] + [controller_service(n) for n in layout.CONTROLLERS] + \
+        [broker_service(b) for b in layout.BROKERS]
+
+
 def sshd_pid_file(host: str) -> Path:
     return layout.host_dir(host) / "run" / "sshd.pid"
 
@@ -85,24 +115,37 @@ def _ensure_key(path: Path, comment: str) -> None:
     path.chmod(0o600)
 
 
-def generate(root: Path | None = None) -> None:
-    """Write every config and script under the lab root; keys are made once and reused afterwards."""
+def generate(root: Path | None = None, metadata: str = layout.ZOOKEEPER) -> None:
+    """Write every config and script of the mode under the lab root; keys are made once and reused afterwards."""
     root = root or layout.lab_root()
-    for host in layout.HOSTS:
+    for host in layout.hosts(metadata):
         for sub in ("bin", "conf", "logs", "run", "data"):
             (root / host / sub).mkdir(parents=True, exist_ok=True)
     _ensure_key(layout.lab_key(root), "kafka-ops-lab")
     public_key = layout.lab_key(root).with_suffix(".pub").read_text()
     _write(root / "ssh" / "authorized_keys", public_key, 0o600)
     known_hosts = []
-    for host, address in layout.HOSTS.items():
+    # Every host of both modes: one known_hosts serves both inventories, and a host keeps its key across switches.
+    for host, address in layout.ALL_HOSTS.items():
         host_key = root / host / "conf" / "ssh_host_ed25519_key"
         _ensure_key(host_key, f"root@{host}")
         _write(root / host / "conf" / "sshd_config", render.sshd_config(root, host), 0o600)
         key_type, key = host_key.with_suffix(".pub").read_text().split()[:2]
         known_hosts.append(f"[{address}]:{layout.SSH_PORT} {key_type} {key}\n")
     _write(root / "ssh" / "known_hosts", "".join(known_hosts))
+    if metadata == layout.KRAFT:
+        _generate_kraft(root)
+    else:
+        _generate_zookeeper(root)
+    app_dir = root / layout.APP_HOST
+    consumer_scripts = render.service_scripts("consumer", "consumer", app_dir, render.consumer_command(root),
+                                              render.CONSUMER_STOP_TIMEOUT, per_group=True)
+    _write_scripts(app_dir, "consumer", consumer_scripts)
+    _write(root / "tools-log4j.properties", render.tools_log4j_properties())
+    _write(root / "tools-log4j2.properties", render.tools_log4j2_properties())
 
+
+def _generate_zookeeper(root: Path) -> None:
     zk_dir = root / "zk1"
     _write(zk_dir / "conf" / "zoo.cfg", render.zoo_cfg(root))
     _write(zk_dir / "conf" / "log4j.properties", render.log4j_properties(zk_dir / "logs" / "zookeeper.log"))
@@ -117,11 +160,19 @@ def generate(root: Path | None = None) -> None:
         _write_scripts(directory, "kafka", render.service_scripts(
             "kafka", f"kafka{broker_id} (broker {broker_id})", directory, render.broker_command(root, broker_id),
             render.BROKER_STOP_TIMEOUT))
-    app_dir = root / layout.APP_HOST
-    consumer_scripts = render.service_scripts("consumer", "consumer", app_dir, render.consumer_command(root),
-                                              render.CONSUMER_STOP_TIMEOUT, per_group=True)
-    _write_scripts(app_dir, "consumer", consumer_scripts)
-    _write(root / "tools-log4j.properties", render.tools_log4j_properties())
+
+
+def _generate_kraft(root: Path) -> None:
+    nodes = [(layout.controller_host(n), f"controller{n - 100} (controller {n})", render.controller_properties(root, n),
+              render.CONTROLLER_HEAP) for n in layout.CONTROLLERS]
+    nodes += [(layout.broker_host(b), f"kafka{b} (broker {b})", render.kraft_broker_properties(root, b),
+               render.BROKER_HEAP) for b in layout.BROKERS]
+    for host, label, server_properties, heap in nodes:
+        directory = root / host
+        _write(directory / "conf" / "server.properties", server_properties)
+        _write(directory / "conf" / "log4j2.properties", render.log4j2_properties(directory / "logs" / "server.log"))
+        _write_scripts(directory, "kafka", render.service_scripts(
+            "kafka", label, directory, render.kraft_command(root, host, heap), render.BROKER_STOP_TIMEOUT))
 
 
 def _write_scripts(directory: Path, name: str, scripts: dict[str, str]) -> None:
@@ -146,15 +197,30 @@ def trust_lab_host_keys(root: Path | None = None) -> None:
 
 # ---------------------------------------------------------------- up
 
-def preflight() -> None:
+def mode_conflict(wanted: str, running_mode: str, running: dict[str, int]) -> str | None:
+    """Why `up` in mode `wanted` must refuse while the lab root's mode is running_mode and `running` runs; None when
+    it may go on. Both modes use the brokers' addresses, so one must be down before the other starts."""
+    if not running or running_mode == wanted:
+        return None
+    option = " --metadata kraft" if wanted == layout.KRAFT else ""
+    return (f"a {running_mode} lab is up ({', '.join(sorted(running))}): run python -m lab down first, then "
+            f"python -m lab up{option}")
+
+
+def preflight(metadata: str = layout.ZOOKEEPER) -> None:
     if not layout.java_binary():
         raise LabError("java not found: install Java 17 (apt-get install openjdk-17-jre-headless)")
-    if not jars_cached():
-        raise LabError(f"Kafka's jars are not in {layout.jar_cache()}: run python -m lab fetch (make jars) first")
+    if not jars_cached(metadata=metadata):
+        raise LabError(f"Kafka's jars are not in {layout.jar_cache(metadata)}: run python -m lab fetch (make jars) "
+                       "first")
     if not Path(SSHD).exists():
         raise LabError(f"{SSHD} not found: install openssh-server (apt-get install openssh-server)")
-    wanted = [(f"sshd on {host}", address, layout.SSH_PORT, sshd_pid(host)) for host, address in layout.HOSTS.items()]
-    for service in [zookeeper_service(), *(broker_service(b) for b in layout.BROKERS)]:
+    conflict = mode_conflict(metadata, layout.mode(), running_processes())
+    if conflict:
+        raise LabError(conflict)
+    wanted = [(f"sshd on {host}", address, layout.SSH_PORT, sshd_pid(host))
+              for host, address in layout.hosts(metadata).items()]
+    for service in services(metadata):
         wanted.append((f"{service.name} on {service.host}", service.address, service.port, service.pid()))
     for label, address, port, pid in wanted:
         if pid is None and not processes.port_is_free(address, port):
@@ -209,46 +275,151 @@ def _wait_brokers(broker_ids: list[int]) -> None:
                 time.sleep(0.2)
 
 
-def up() -> dict:
-    """Start whatever part of the lab is not running; on failure stop what this call started and raise."""
+def _wait_kraft(timeout: float = KRAFT_WAIT) -> dict:
+    """Wait until the quorum has a leader and every broker is registered and unfenced; returns the quorum."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while True:
+        for service in services(layout.KRAFT):
+            if service.pid() is None:
+                raise LabError(f"{service.host} exited during start: see {service.log_file} and "
+                               f"{service.directory / 'logs' / 'kafka.out'}")
+        if any(processes.port_answers(layout.BROKERS[b], layout.KAFKA_PORT) for b in layout.BROKERS):
+            try:
+                brokers = kraft.brokers(timeout=0)
+                current = kraft.quorum(timeout=0)
+                if brokers == sorted(layout.BROKERS) and current["leader_id"] != -1:
+                    return current
+                last = f"unfenced brokers {brokers}, quorum leader {current['leader_id']}"
+            except LabError as error:
+                last = str(error)
+        if time.monotonic() > deadline:
+            raise LabError(f"the KRaft lab did not come up within {timeout:.0f} s (last seen: {last}): see the "
+                           "controllers' and brokers' logs/server.log")
+        time.sleep(0.5)
+
+
+def ensure_cluster_id(root: Path | None = None) -> str:
+    """The KRaft lab's cluster id, made once and kept in the lab root: every node is formatted with it."""
+    path = layout.cluster_id_file(root)
+    if path.exists():
+        return path.read_text().strip()
+    cluster_id = None
+    while cluster_id is None:
+        cluster_id = render.new_cluster_id(os.urandom(16))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(cluster_id + "\n")
+    return cluster_id
+
+
+def formatted_cluster_id(log_dir: Path) -> str | None:
+    """cluster.id in a log dir's meta.properties, None when the dir is not formatted."""
+    try:
+        lines = (log_dir / "meta.properties").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("cluster.id="):
+            return line.split("=", 1)[1].strip()
+    return None
+
+
+def kraft_log_dirs(root: Path | None = None) -> dict[str, Path]:
+    """Each KRaft node's host and its (only) log dir, which StorageTool formats."""
+    found = {layout.controller_host(n): layout.controller_log_dir(n, root) for n in layout.CONTROLLERS}
+    found.update({layout.broker_host(b): layout.broker_log_dir(b, root, layout.KRAFT) for b in layout.BROKERS})
+    return found
+
+
+def format_storage(root: Path | None = None) -> list[str]:
+    """Format every KRaft node not yet formatted with the lab's cluster id (StorageTool format -g, all at once);
+    refuse a log dir formatted for another cluster. Returns the hosts formatted now."""
+    root = root or layout.lab_root()
+    cluster_id = ensure_cluster_id(root)
+    pending = []
+    for host, log_dir in kraft_log_dirs(root).items():
+        found = formatted_cluster_id(log_dir)
+        if found is None:
+            pending.append(host)
+        elif found != cluster_id:
+            raise LabError(f"{log_dir} is formatted for cluster {found}, not the lab's {cluster_id} "
+                           f"({layout.cluster_id_file(root)}): remove {log_dir} and run lab up --metadata kraft again")
+    running = {host: subprocess.Popen(render.storage_format_command(root, host, cluster_id), stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True)
+               for host in pending}
+    for host, process in running.items():
+        output, _unused = process.communicate(timeout=FORMAT_WAIT)
+        if process.returncode != 0:
+            lines = output.strip().splitlines() or ["no output"]
+            raise LabError(f"StorageTool format failed on {host}: {lines[-1]}")
+    return pending
+
+
+def up(metadata: str = layout.ZOOKEEPER) -> dict:
+    """Start whatever part of the mode's lab is not running; on failure stop what this call started and raise."""
+    layout.check_mode(metadata)
     started = time.monotonic()
     phases: dict[str, float] = {}
-    preflight()
-    generate()
+    preflight(metadata)
+    generate(metadata=metadata)
+    layout.save_mode(metadata)
     trust_lab_host_keys()
     started_sshd: list[str] = []
     started_services: list[Service] = []
     try:
         mark = time.monotonic()
-        for host in layout.HOSTS:
+        for host in layout.hosts(metadata):
             if sshd_pid(host) is None:
                 _start_sshd(host)
                 started_sshd.append(host)
         phases["sshd"] = time.monotonic() - mark
-        mark = time.monotonic()
-        zookeeper = zookeeper_service()
-        if zookeeper.pid() is None:
-            _start_service(zookeeper)
-            started_services.append(zookeeper)
-        _wait_zookeeper(zookeeper)
-        phases["zookeeper"] = time.monotonic() - mark
-        mark = time.monotonic()
-        for broker_id in layout.BROKERS:
-            service = broker_service(broker_id)
-            if service.pid() is None:
-                _start_service(service)
-                started_services.append(service)
-        _wait_brokers(list(layout.BROKERS))
-        phases["brokers"] = time.monotonic() - mark
+        if metadata == layout.KRAFT:
+            _up_kraft(phases, started_services)
+        else:
+            _up_zookeeper(phases, started_services)
     except BaseException:
         _stop_started(started_services, started_sshd)
         raise
     return {"seconds": round(time.monotonic() - started, 1), "phases": {k: round(v, 1) for k, v in phases.items()},
-            "started": [s.host for s in started_services] + [f"sshd:{h}" for h in started_sshd]}
+            "started": [s.host for s in started_services] + [f"sshd:{h}" for h in started_sshd],
+            "metadata": metadata}
 
 
-def _stop_started(services: list[Service], sshd_hosts: list[str]) -> None:
-    for service in reversed(services):
+def _up_kraft(phases: dict[str, float], started_services: list[Service]) -> None:
+    mark = time.monotonic()
+    format_storage()
+    phases["format"] = time.monotonic() - mark
+    mark = time.monotonic()
+    # Controllers and brokers start together: a broker waits for the quorum by itself, and on two cores the JVMs'
+    # start-up overlaps better than it queues.
+    for service in services(layout.KRAFT):
+        if service.pid() is None:
+            _start_service(service)
+            started_services.append(service)
+    _wait_kraft()
+    phases["kraft"] = time.monotonic() - mark
+
+
+def _up_zookeeper(phases: dict[str, float], started_services: list[Service]) -> None:
+    mark = time.monotonic()
+    zookeeper = zookeeper_service()
+    if zookeeper.pid() is None:
+        _start_service(zookeeper)
+        started_services.append(zookeeper)
+    _wait_zookeeper(zookeeper)
+    phases["zookeeper"] = time.monotonic() - mark
+    mark = time.monotonic()
+    for broker_id in layout.BROKERS:
+        service = broker_service(broker_id)
+        if service.pid() is None:
+            _start_service(service)
+            started_services.append(service)
+    _wait_brokers(list(layout.BROKERS))
+    phases["brokers"] = time.monotonic() - mark
+
+
+def _stop_started(services_started: list[Service], sshd_hosts: list[str]) -> None:
+    for service in reversed(services_started):
         processes.run_script(service.script("stop"), "60")
     for host in sshd_hosts:
         _stop_sshd(host)
@@ -279,7 +450,10 @@ def stop_consumers() -> list[str]:
 
 
 def broker_stop_order() -> list[int]:
-    """Brokers in stop order: the active controller last, so leadership moves only once."""
+    """Brokers in stop order. ZooKeeper mode: the active controller (a broker) last, so leadership moves only once.
+    KRaft mode: by id; the active controller is a dedicated controller, which stays up to approve each stop."""
+    if layout.mode() == layout.KRAFT:
+        return sorted(layout.BROKERS)
     controller = None
     try:
         with zk.client(timeout=2.0) as client:
@@ -300,13 +474,20 @@ def stop_brokers() -> list[int]:
     return order
 
 
+def _wait_registered(broker_ids: list[int]) -> None:
+    if layout.mode() == layout.KRAFT:
+        _wait_kraft()
+    else:
+        _wait_brokers(broker_ids)
+
+
 def start_brokers(order: list[int] | None = None) -> None:
     """Start brokers (the given order, else 1..3) and wait until all are registered and in sync."""
     for broker_id in order or list(layout.BROKERS):
         service = broker_service(broker_id)
         if service.pid() is None:
             _start_service(service)
-    _wait_brokers(list(layout.BROKERS))
+    _wait_registered(list(layout.BROKERS))
     wait_healthy()
 
 
@@ -324,7 +505,34 @@ def wait_healthy(timeout: float = HEALTH_WAIT) -> None:
         time.sleep(0.5)
 
 
-def down() -> list[str]:
+def controller_stop_order(leader_id: int) -> list[int]:
+    """KRaft controllers in stop order: followers first, the active controller (quorum leader) last, so the quorum
+    elects a new leader at most once."""
+    return sorted(layout.CONTROLLERS, key=lambda node_id: (node_id == leader_id, node_id))
+
+
+def _down_kraft() -> list[str]:
+    stopped = [f"consumer:{g}" for g in stop_consumers()]
+    leader_id = -1
+    if any(broker_service(b).pid() is not None for b in layout.BROKERS):
+        try:
+            leader_id = kraft.quorum(timeout=2.0)["leader_id"]
+        except LabError:
+            pass
+    # Brokers first, while the quorum can still approve their controlled shutdown (see lab/README.md).
+    stopped += [f"kafka{b}" for b in stop_brokers()]
+    for node_id in controller_stop_order(leader_id):
+        service = controller_service(node_id)
+        if service.pid() is not None:
+            result = processes.run_script(service.script("stop"), timeout=render.BROKER_STOP_TIMEOUT + 30)
+            if result.returncode != 0:
+                raise LabError(f"controller {service.host} did not stop: {result.stderr.strip()} "
+                               f"(see {service.log_file})")
+            stopped.append(service.host)
+    return stopped
+
+
+def _down_zookeeper() -> list[str]:
     stopped: list[str] = []
     zookeeper = zookeeper_service()
     if zookeeper.pid() is not None:
@@ -340,24 +548,32 @@ def down() -> list[str]:
     if zookeeper.pid() is not None:
         processes.run_script(zookeeper.script("stop"))
         stopped.append("zk1")
-    for host in layout.HOSTS:
+    return stopped
+
+
+def down() -> list[str]:
+    """Stop everything of the lab root's mode, then sshd on every host of either mode."""
+    kraft_runs = any(controller_service(n).pid() is not None for n in layout.CONTROLLERS)
+    stopped = _down_kraft() if layout.mode() == layout.KRAFT or kraft_runs else _down_zookeeper()
+    for host in layout.ALL_HOSTS:
         if sshd_pid(host) is not None:
             _stop_sshd(host)
             stopped.append(f"sshd:{host}")
     leftovers = running_processes()
     if leftovers:
         raise LabError(f"still running after down: {leftovers}; stop them by pid")
+    layout.forget_mode()
     return stopped
 
 
 def running_processes() -> dict[str, int]:
-    """Every lab process that runs now, by label."""
+    """Every lab process of either mode that runs now, by label."""
     found: dict[str, int] = {}
-    for host in layout.HOSTS:
+    for host in layout.ALL_HOSTS:
         pid = sshd_pid(host)
         if pid:
             found[f"sshd:{host}"] = pid
-    for service in [zookeeper_service(), *(broker_service(b) for b in layout.BROKERS)]:
+    for service in all_services():
         pid = service.pid()
         if pid:
             found[service.host] = pid
@@ -370,11 +586,20 @@ def running_processes() -> dict[str, int]:
     return found
 
 
-def is_up() -> bool:
-    if zookeeper_service().pid() is None or any(broker_service(b).pid() is None for b in layout.BROKERS):
+def is_up(metadata: str = layout.ZOOKEEPER) -> bool:
+    """True when the lab of that mode runs: its services, its hosts' sshd, all brokers registered (and, in KRaft
+    mode, unfenced under a quorum leader)."""
+    if layout.mode() != layout.check_mode(metadata):
         return False
-    if any(sshd_pid(host) is None for host in layout.HOSTS):
+    if any(service.pid() is None for service in services(metadata)):
         return False
+    if any(sshd_pid(host) is None for host in layout.hosts(metadata)):
+        return False
+    if metadata == layout.KRAFT:
+        try:
+            return kraft.brokers(timeout=2.0) == sorted(layout.BROKERS) and kraft.quorum(timeout=2.0)["leader_id"] != -1
+        except LabError:
+            return False
     try:
         with zk.client(timeout=2.0) as client:
             return set(zk.children(client, "/brokers/ids")) == {str(b) for b in layout.BROKERS}
@@ -384,7 +609,16 @@ def is_up() -> bool:
 
 # ---------------------------------------------------------------- status
 
+def _partition_health(brokers: list[int], partitions: list[dict]) -> tuple[list[dict], list[dict]]:
+    under = [{"topic": p["topic"], "partition": p["partition"]} for p in partitions
+             if len(p["isr"]) < len(p["replicas"])]
+    offline = [{"topic": p["topic"], "partition": p["partition"]} for p in partitions if p["leader"] not in brokers]
+    return under, offline
+
+
 def status() -> dict:
+    if layout.mode() == layout.KRAFT:
+        return _kraft_status()
     if zookeeper_service().pid() is None:
         raise LabError("ZooKeeper zk1 is not running: the lab is down (start it with python -m lab up)")
     with zk.client() as client:
@@ -409,21 +643,47 @@ def status() -> dict:
                     offsets.append({"topic": topic, "partition": int(partition), "offset": offset})
             groups.append({"group": group, "state": "active" if members else "inactive", "members": members,
                            "offsets": offsets})
-    under = [{"topic": p["topic"], "partition": p["partition"]} for p in partitions if len(p["isr"]) < len(p["replicas"])]
-    offline = [{"topic": p["topic"], "partition": p["partition"]} for p in partitions
-               if p["leader"] not in brokers]
-    return {"brokers": brokers, "controller": controller, "partitions": partitions,
+    under, offline = _partition_health(brokers, partitions)
+    return {"metadata": layout.ZOOKEEPER, "brokers": brokers, "controller": controller, "partitions": partitions,
             "under_replicated_partitions": under, "offline_partitions": offline, "groups": groups,
             "processes": running_processes(), "memory_kib": lab_rss_kib()}
 
 
+def _kraft_status() -> dict:
+    """status() of the KRaft lab, from the Admin API: the same keys, the quorum's leader as the controller, and the
+    consumer groups Kafka coordinates (a KRaft lab has no ZooKeeper groups)."""
+    from lab import kafka_groups
+
+    if all(broker_service(b).pid() is None for b in layout.BROKERS):
+        raise LabError("no KRaft broker is running: the lab is down (start it with python -m lab up --metadata kraft)")
+    brokers = kraft.brokers()
+    quorum = kraft.quorum()
+    partitions = kraft.partitions()
+    groups = []
+    for group, state in kafka_groups.states().items():
+        members = kafka_groups.describe(group).get("members", [])
+        offsets = [{"topic": topic, "partition": partition, "offset": offset}
+                   for (topic, partition), offset in sorted(kafka_groups.committed_offsets(group).items())]
+        groups.append({"group": group, "state": state, "members": [m.get("member_id") for m in members],
+                       "offsets": offsets})
+    under, offline = _partition_health(brokers, partitions)
+    return {"metadata": layout.KRAFT, "brokers": brokers, "controller": quorum["leader_id"], "quorum": quorum,
+            "partitions": partitions, "under_replicated_partitions": under, "offline_partitions": offline,
+            "groups": groups, "processes": running_processes(), "memory_kib": lab_rss_kib()}
+
+
 def format_status(current: dict) -> str:
     lines = [f"brokers registered: {current['brokers'] or 'none'} (expected {sorted(layout.BROKERS)})",
-             f"controller: {current['controller']}",
-             f"partitions: {len(current['partitions'])}, under-replicated: "
-             + (", ".join(f"{p['topic']}-{p['partition']}" for p in current["under_replicated_partitions"]) or "none")
-             + ", offline: "
-             + (", ".join(f"{p['topic']}-{p['partition']}" for p in current["offline_partitions"]) or "none")]
+             f"controller: {current['controller']}"]
+    if "quorum" in current:
+        quorum = current["quorum"]
+        lines[1] += " (KRaft: the quorum leader)"
+        lines.append(f"quorum: leader {quorum['leader_id']} (epoch {quorum['leader_epoch']}), voters "
+                     f"{quorum['voters']}, observers {quorum['observers']}, high watermark {quorum['high_watermark']}")
+    lines.append(f"partitions: {len(current['partitions'])}, under-replicated: "
+                 + (", ".join(f"{p['topic']}-{p['partition']}" for p in current["under_replicated_partitions"]) or "none")
+                 + ", offline: "
+                 + (", ".join(f"{p['topic']}-{p['partition']}" for p in current["offline_partitions"]) or "none"))
     for group in current["groups"]:
         lines.append(f"consumer group {group['group']}: {group['state']} ({len(group['members'])} live)"
                      + "".join(f"\n  member {m}" for m in group["members"]))

@@ -66,6 +66,9 @@ def configure(group: str, topics: list[str] | str, kind: str = "legacy", dual_co
         raise LabError(f"consumer kind {kind!r} is not one of {', '.join(KINDS)}")
     if dual_commit and kind != "legacy":
         raise LabError(f"dual commit is a legacy consumer's option; group {group} is configured as {kind}")
+    if kind == "legacy" and layout.mode() == layout.KRAFT:
+        raise LabError(f"the legacy consumer keeps its offsets in the cluster's ZooKeeper, which a KRaft lab does not "
+                       f"have: configure group {group} with --kind modern")
     topics = [topics] if isinstance(topics, str) else list(topics)
     config = {
         "group": group,
@@ -148,7 +151,8 @@ def read_state(group: str) -> dict:
 def status(group: str) -> dict:
     """Per partition: the committed offset (ZooKeeper for a legacy group, Kafka for a modern one), whether the
     consumer is stuck there and its last error."""
-    if kind(group) == "modern":
+    # A KRaft lab has no ZooKeeper groups: whatever the config says, its groups live in Kafka.
+    if kind(group) == "modern" or layout.mode() == layout.KRAFT:
         return _modern_status(group)
     state = read_state(group) if pid(group) is not None else {}
     partitions = []

@@ -6,7 +6,7 @@ broker from re-validating it at start), then started again, the last one stopped
 
 from __future__ import annotations
 
-from lab import cluster, framing, layout, zk
+from lab import cluster, framing, kraft, layout, zk
 from lab.errors import LabError
 
 
@@ -24,6 +24,12 @@ def choose_replicas(replicas: list[int], isr: list[int], leader: int, which: str
 
 
 def _partition_state(topic: str, partition: int) -> tuple[list[int], list[int], int]:
+    """(replicas, isr, leader) of a partition: from ZooKeeper, or in KRaft mode from the brokers' metadata."""
+    if layout.mode() == layout.KRAFT:
+        for row in kraft.partitions([topic]):
+            if row["partition"] == partition:
+                return row["replicas"], row["isr"], row["leader"]
+        raise LabError(f"topic {topic} has no partition {partition} in the cluster's metadata (is the name right?)")
     with zk.client() as client:
         assignment = (zk.read_json(client, f"/brokers/topics/{topic}") or {}).get("partitions", {})
         if str(partition) not in assignment:

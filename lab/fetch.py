@@ -1,4 +1,5 @@
-"""`lab fetch`: Apache Kafka's jars from Maven into a cache outside the repository."""
+"""`lab fetch`: Apache Kafka's jars from Maven into caches outside the repository, one per Kafka version: 3.9.1 for
+the ZooKeeper lab, 4.4.0 for the KRaft lab."""
 
 from __future__ import annotations
 
@@ -15,13 +16,19 @@ from lab.errors import LabError
 COMPLETE_MARKER = ".complete"
 
 
-def jars_cached(cache: Path | None = None) -> bool:
-    cache = cache or layout.jar_cache()
+def jars_cached(cache: Path | None = None, metadata: str | None = None) -> bool:
+    cache = cache or layout.jar_cache(metadata)
     return (cache / COMPLETE_MARKER).exists() and any(cache.glob("kafka_2.13-*.jar"))
 
 
-def fetch(force: bool = False) -> Path:
-    cache = layout.jar_cache()
+def fetch_all(force: bool = False) -> list[Path]:
+    """Both labs' jars, so one `make jars` prepares a fresh machine for either mode."""
+    return [fetch(force, metadata) for metadata in layout.METADATA_MODES]
+
+
+def fetch(force: bool = False, metadata: str = layout.ZOOKEEPER) -> Path:
+    cache = layout.jar_cache(metadata)
+    version = layout.kafka_version(metadata)
     if jars_cached(cache) and not force:
         return cache
     mvn = shutil.which("mvn")
@@ -33,16 +40,16 @@ def fetch(force: bool = False) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=cache.name + ".", dir=cache.parent))
     try:
         result = subprocess.run(
-            [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(layout.POM), "dependency:copy-dependencies",
+            [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(layout.POMS[metadata]), "dependency:copy-dependencies",
              f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
             raise LabError(
-                f"mvn could not resolve Kafka {layout.kafka_version()}'s jars (is the Maven repository reachable?); "
+                f"mvn could not resolve Kafka {version}'s jars (is the Maven repository reachable?); "
                 f"the jar cache {cache} is empty: {_last_error_line(result.stdout + result.stderr)}"
             )
-        (staging / COMPLETE_MARKER).write_text(f"kafka {layout.kafka_version()}\n")
+        (staging / COMPLETE_MARKER).write_text(f"kafka {version}\n")
         if cache.exists():
             shutil.rmtree(cache)
         staging.rename(cache)

@@ -39,6 +39,11 @@ def describe(group: str) -> dict:
     return _ask(lambda admin: admin.describe_groups([group]).get(group, {}))
 
 
+def states() -> dict[str, str]:
+    """Every group Kafka's coordinators know, with its state as ListGroups reports it."""
+    return {item["group_id"]: item.get("group_state") for item in _ask(lambda admin: admin.list_groups())}
+
+
 def state(group: str) -> str | None:
     """The group's state as ListGroups reports it (Stable, Empty, ...); None when the cluster has no such group."""
     groups = _ask(lambda admin: admin.list_groups())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shlex
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from lab import layout
 
 ZK_HEAP = "-Xmx128m -Xms64m"
 BROKER_HEAP = "-Xmx256m -Xms256m"
+# A controller of a three-broker lab holds a few thousand metadata records: 128 MB keeps six JVMs in reach of 2 cores.
+CONTROLLER_HEAP = "-Xmx128m -Xms128m"
 # Small code cache and metaspace caps keep each JVM's resident size well under half a gigabyte.
 JVM_COMMON = (
     "-XX:+UseG1GC -XX:MaxMetaspaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=64m "
@@ -41,17 +44,9 @@ def zoo_cfg(root: Path) -> str:
     })
 
 
-def server_properties(root: Path, broker_id: int) -> str:
-    address = layout.BROKERS[broker_id]
-    return properties({
-        "broker.id": broker_id,
-        "listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
-        "advertised.listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
-        "log.dirs": layout.broker_log_dir(broker_id, root),
-        "zookeeper.connect": f"{layout.ZK_HOSTS}{layout.ZK_CHROOT}",
-        # Short session: a killed broker's registration disappears within seconds, as the tests expect.
-        "zookeeper.session.timeout.ms": 6000,
-        "zookeeper.connection.timeout.ms": 10000,
+def _cluster_settings() -> dict[str, object]:
+    """What every broker of the lab is told in either mode: small, replicated three times, strict ISR."""
+    return {
         "num.partitions": 3,
         "default.replication.factor": 3,
         "min.insync.replicas": 2,
@@ -60,8 +55,11 @@ def server_properties(root: Path, broker_id: int) -> str:
         "transaction.state.log.replication.factor": 3,
         "transaction.state.log.min.isr": 2,
         "controlled.shutdown.enable": "true",
-        "controlled.shutdown.max.retries": 3,
-        "controlled.shutdown.retry.backoff.ms": 1000,
+    }
+
+
+def _broker_tuning() -> dict[str, object]:
+    return {
         "unclean.leader.election.enable": "false",
         "group.initial.rebalance.delay.ms": 0,
         # Small segments and a dense index give the scanner several segments to walk with few records.
@@ -73,7 +71,81 @@ def server_properties(root: Path, broker_id: int) -> str:
         "num.replica.fetchers": 1,
         "background.threads": 2,
         "num.recovery.threads.per.data.dir": 1,
+    }
+
+
+def server_properties(root: Path, broker_id: int) -> str:
+    """A ZooKeeper-mode broker (Kafka 3.9.1)."""
+    address = layout.BROKERS[broker_id]
+    return properties({
+        "broker.id": broker_id,
+        "listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
+        "advertised.listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
+        "log.dirs": layout.broker_log_dir(broker_id, root, layout.ZOOKEEPER),
+        "zookeeper.connect": f"{layout.ZK_HOSTS}{layout.ZK_CHROOT}",
+        # Short session: a killed broker's registration disappears within seconds, as the tests expect.
+        "zookeeper.session.timeout.ms": 6000,
+        "zookeeper.connection.timeout.ms": 10000,
+        **_cluster_settings(),
+        # ZooKeeper mode only: a KRaft broker's controlled shutdown is one heartbeat exchange, not retried requests.
+        "controlled.shutdown.max.retries": 3,
+        "controlled.shutdown.retry.backoff.ms": 1000,
+        **_broker_tuning(),
     })
+
+
+def _kraft_common() -> dict[str, object]:
+    """How every KRaft node finds the quorum: the static voters (simplest, and what 3.3+ clusters are formatted
+    for; dynamic quorums need 3.9+ and a different format call)."""
+    return {
+        "controller.quorum.voters": layout.QUORUM_VOTERS,
+        "controller.listener.names": "CONTROLLER",
+    }
+
+
+def kraft_broker_properties(root: Path, broker_id: int) -> str:
+    """A KRaft-mode broker (Kafka 4.4.0): node.id is the ZooKeeper lab's broker.id, same address and port."""
+    address = layout.BROKERS[broker_id]
+    return properties({
+        "process.roles": "broker",
+        "node.id": broker_id,
+        **_kraft_common(),
+        "listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
+        "advertised.listeners": f"PLAINTEXT://{address}:{layout.KAFKA_PORT}",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": layout.broker_log_dir(broker_id, root, layout.KRAFT),
+        **_cluster_settings(),
+        **_broker_tuning(),
+    })
+
+
+def controller_properties(root: Path, node_id: int) -> str:
+    """A dedicated KRaft controller (Kafka 4.4.0) on its own lab host."""
+    address = layout.CONTROLLERS[node_id]
+    return properties({
+        "process.roles": "controller",
+        "node.id": node_id,
+        **_kraft_common(),
+        "listeners": f"CONTROLLER://{address}:{layout.CONTROLLER_PORT}",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT",
+        "log.dirs": layout.controller_log_dir(node_id, root),
+        # As the ZooKeeper lab's 6 s session: a killed broker is fenced within seconds, as the tests expect.
+        "broker.session.timeout.ms": 6000,
+        "num.network.threads": 1,
+        "num.io.threads": 2,
+        "background.threads": 2,
+    })
+
+
+def new_cluster_id(random_bytes: bytes) -> str:
+    """A KRaft cluster id from 16 random bytes, written as Kafka's Uuid.toString writes one (URL-safe base64 without
+    padding). Kafka's own Uuid.randomUuid never hands out an id with a leading '-', which a command line would take
+    for an option; the caller draws again then (None)."""
+    if len(random_bytes) != 16:
+        raise ValueError("a cluster id is 16 bytes")
+    text = base64.urlsafe_b64encode(random_bytes).decode().rstrip("=")
+    return None if text.startswith("-") else text
 
 
 def log4j_properties(log_file: Path) -> str:
@@ -103,10 +175,57 @@ def tools_log4j_properties() -> str:
     })
 
 
+def log4j2_properties(log_file: Path) -> str:
+    """Kafka 4.x logs through Log4j 2: the same file, size and levels as log4j_properties gives Kafka 3.9.1."""
+    return properties({
+        "status": "warn",
+        "appender.file.type": "RollingFile",
+        "appender.file.name": "file",
+        "appender.file.fileName": log_file,
+        "appender.file.filePattern": f"{log_file}.%i",
+        "appender.file.layout.type": "PatternLayout",
+        "appender.file.layout.pattern": "[%d] %p %m (%c)%n",
+        "appender.file.policies.type": "Policies",
+        "appender.file.policies.size.type": "SizeBasedTriggeringPolicy",
+        "appender.file.policies.size.size": "20MB",
+        "appender.file.strategy.type": "DefaultRolloverStrategy",
+        "appender.file.strategy.max": 2,
+        "rootLogger.level": "info",
+        "rootLogger.appenderRef.file.ref": "file",
+        "logger.request.name": "kafka.request.logger",
+        "logger.request.level": "warn",
+        "logger.statechange.name": "state.change.logger",
+        "logger.statechange.level": "warn",
+        "logger.cleaner.name": "kafka.log.LogCleaner",
+        "logger.cleaner.level": "warn",
+    })
+
+
+def tools_log4j2_properties() -> str:
+    """tools_log4j_properties for Kafka 4.x's tools: warnings to stderr only, so their stdout stays parseable."""
+    return properties({
+        "status": "warn",
+        "appender.stderr.type": "Console",
+        "appender.stderr.name": "stderr",
+        "appender.stderr.target": "SYSTEM_ERR",
+        "appender.stderr.layout.type": "PatternLayout",
+        "appender.stderr.layout.pattern": "[%d] %p %m (%c)%n",
+        "rootLogger.level": "warn",
+        "rootLogger.appenderRef.stderr.ref": "stderr",
+    })
+
+
+def logging_option(log_config: Path, metadata: str) -> str:
+    """The JVM option that points Kafka's logging at its config: Log4j 1 (reload4j) in 3.9.1, Log4j 2 in 4.x."""
+    if metadata == layout.KRAFT:
+        return f"-Dlog4j2.configurationFile={log_config}"
+    return f"-Dlog4j.configuration=file:{log_config}"
+
+
 def sshd_config(root: Path, host: str) -> str:
     directory = layout.host_dir(host, root)
     lines = [
-        f"ListenAddress {layout.HOSTS[host]}:{layout.SSH_PORT}",
+        f"ListenAddress {layout.ALL_HOSTS[host]}:{layout.SSH_PORT}",
         f"HostKey {directory / 'conf' / 'ssh_host_ed25519_key'}",
         f"PidFile {directory / 'run' / 'sshd.pid'}",
         f"AuthorizedKeysFile {root / 'ssh' / 'authorized_keys'}",
@@ -131,12 +250,14 @@ def sshd_config(root: Path, host: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def java_command(main_class: str, heap: str, log4j_file: Path, args: list[str], extra: str = "") -> list[str]:
+def java_command(main_class: str, heap: str, log4j_file: Path, args: list[str], extra: str = "",
+                 metadata: str = layout.ZOOKEEPER) -> list[str]:
+    """A JVM on the jars of the mode's Kafka version."""
     java = layout.java_binary() or "/usr/bin/java"
-    classpath = f"{layout.jar_cache()}/*"
+    classpath = f"{layout.jar_cache(metadata)}/*"
     return [
         java, *heap.split(), *JVM_COMMON.split(), *extra.split(),
-        f"-Dlog4j.configuration=file:{log4j_file}", "-cp", classpath, main_class, *args,
+        logging_option(log4j_file, metadata), "-cp", classpath, main_class, *args,
     ]
 
 
@@ -151,6 +272,22 @@ def broker_command(root: Path, broker_id: int) -> list[str]:
     logs = layout.host_dir(layout.broker_host(broker_id), root) / "logs"
     return java_command("kafka.Kafka", BROKER_HEAP, conf / "log4j.properties", [str(conf / "server.properties")],
                         extra=f"-Dkafka.logs.dir={logs}")
+
+
+def kraft_command(root: Path, host: str, heap: str) -> list[str]:
+    """A KRaft broker or controller: kafka.Kafka on the host's server.properties, logging through Log4j 2."""
+    conf = layout.host_dir(host, root) / "conf"
+    logs = layout.host_dir(host, root) / "logs"
+    return java_command("kafka.Kafka", heap, conf / "log4j2.properties", [str(conf / "server.properties")],
+                        extra=f"-Dkafka.logs.dir={logs}", metadata=layout.KRAFT)
+
+
+def storage_format_command(root: Path, host: str, cluster_id: str) -> list[str]:
+    """StorageTool format for one KRaft node; -g makes it a no-op on a log dir already formatted for this cluster."""
+    conf = layout.host_dir(host, root) / "conf"
+    return java_command("kafka.tools.StorageTool", "-Xmx128m", root / "tools-log4j2.properties",
+                        ["format", "-t", cluster_id, "-c", str(conf / "server.properties"), "-g"],
+                        extra="-XX:TieredStopAtLevel=1", metadata=layout.KRAFT)
 
 
 def consumer_command(root: Path) -> list[str]:

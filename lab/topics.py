@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import time
 
-from lab import layout, render, zk
+from lab import kraft, layout, render, zk
 from lab.errors import LabError
 
 TOPIC_WAIT = 60.0
+# Tools Kafka 4.x moved from core (Scala) to kafka-tools (Java): callers, written for 3.9.1, keep the old name.
+MOVED_IN_4X = {"kafka.tools.DumpLogSegments": "org.apache.kafka.tools.DumpLogSegments"}
 
 
 def _admin():
@@ -24,6 +26,8 @@ def admin_client():
 
 
 def topic_exists(topic: str) -> bool:
+    if layout.mode() == layout.KRAFT:
+        return topic in kraft.topic_names()
     with zk.client() as client:
         return client.exists(f"/brokers/topics/{topic}") is not None
 
@@ -60,8 +64,21 @@ def create_topic(topic: str, partitions: int = 3, replication: int = 3, configs:
     return created
 
 
+def partitions_ready(partitions: list[dict]) -> bool:
+    """Every partition has a leader among its replicas and a full ISR (and there is at least one partition)."""
+    return bool(partitions) and all(p["leader"] in p["replicas"] and sorted(p["isr"]) == sorted(p["replicas"])
+                                    for p in partitions)
+
+
 def wait_topic_ready(topic: str, timeout: float = TOPIC_WAIT) -> None:
     deadline = time.monotonic() + timeout
+    if layout.mode() == layout.KRAFT:
+        while not partitions_ready(kraft.partitions([topic])):
+            if time.monotonic() > deadline:
+                raise LabError(f"topic {topic} has no leader or a short ISR after {timeout:.0f} s: see the brokers' "
+                               "server.log")
+            time.sleep(0.2)
+        return
     with zk.client() as client:
         while True:
             assignment = (zk.read_json(client, f"/brokers/topics/{topic}") or {}).get("partitions", {})
@@ -88,6 +105,12 @@ def delete_topic(topic: str, timeout: float = TOPIC_WAIT) -> None:
     finally:
         admin.close()
     deadline = time.monotonic() + timeout
+    if layout.mode() == layout.KRAFT:
+        while topic_exists(topic):
+            if time.monotonic() > deadline:
+                raise LabError(f"topic {topic} was not deleted within {timeout:.0f} s: see the controllers' server.log")
+            time.sleep(0.2)
+        return
     with zk.client() as client:
         while client.exists(f"/brokers/topics/{topic}") or client.exists(f"/admin/delete_topics/{topic}"):
             if time.monotonic() > deadline:
@@ -96,7 +119,10 @@ def delete_topic(topic: str, timeout: float = TOPIC_WAIT) -> None:
 
 
 def delete_group(group: str) -> None:
-    """Remove /consumers/<group> and everything under it; a group that is not there is fine."""
+    """Remove /consumers/<group> and everything under it; a group that is not there is fine (and a KRaft lab, which
+    has no ZooKeeper, has none)."""
+    if layout.mode() == layout.KRAFT:
+        return
     with zk.client() as client:
         if client.exists(f"/consumers/{group}"):
             client.delete(f"/consumers/{group}", recursive=True)
@@ -163,16 +189,22 @@ def produce(topic: str, count: int, partitions: int = 3, records_per_batch: int 
 
 
 def run_tool(main_class: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a Kafka tool class from the lab's jars; its log4j output goes to stderr only."""
-    log4j = layout.lab_root() / "tools-log4j.properties"
+    """Run a Kafka tool class from the jars of the lab's mode; its log output goes to stderr only."""
+    metadata = layout.mode()
+    if metadata == layout.KRAFT:
+        log4j, text = layout.lab_root() / "tools-log4j2.properties", render.tools_log4j2_properties()
+    else:
+        log4j, text = layout.lab_root() / "tools-log4j.properties", render.tools_log4j_properties()
     if not log4j.exists():
         log4j.parent.mkdir(parents=True, exist_ok=True)
-        log4j.write_text(render.tools_log4j_properties())
+        log4j.write_text(text)
     java = layout.java_binary()
     if not java:
         raise LabError("java not found: install Java 17 (apt-get install openjdk-17-jre-headless)")
-    command = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{log4j}",
-               "-cp", f"{layout.jar_cache()}/*", main_class, *args]
+    if metadata == layout.KRAFT:
+        main_class = MOVED_IN_4X.get(main_class, main_class)
+    command = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", render.logging_option(log4j, metadata),
+               "-cp", f"{layout.jar_cache(metadata)}/*", main_class, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 
