@@ -44,10 +44,10 @@ def test_zoo_cfg_listens_on_the_zookeeper_address_only() -> None:
     assert props["admin.enableServer"] == "false"
 
 
-@pytest.mark.parametrize("host", list(layout.HOSTS))
+@pytest.mark.parametrize("host", list(layout.ALL_HOSTS))
 def test_sshd_config_binds_the_host_address_and_allows_key_only_root_logins(host: str) -> None:
     lines = render.sshd_config(ROOT, host).splitlines()
-    assert f"ListenAddress {layout.HOSTS[host]}:2222" in lines
+    assert f"ListenAddress {layout.ALL_HOSTS[host]}:2222" in lines
     assert f"PidFile /srv/lab/{host}/run/sshd.pid" in lines
     assert "AuthorizedKeysFile /srv/lab/ssh/authorized_keys" in lines
     assert "PermitRootLogin prohibit-password" in lines
@@ -61,7 +61,7 @@ def test_broker_command_uses_a_small_heap_and_the_jar_cache() -> None:
     command = render.broker_command(ROOT, 2)
     assert "-Xmx256m" in command and "-Xms256m" in command
     assert command[-2:] == ["kafka.Kafka", "/srv/lab/kafka2/conf/server.properties"]
-    assert command[command.index("-cp") + 1] == f"{layout.jar_cache()}/*"
+    assert command[command.index("-cp") + 1] == f"{layout.jar_cache(layout.ZOOKEEPER)}/*"
 
 
 @pytest.fixture
