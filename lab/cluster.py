@@ -348,7 +348,7 @@ def format_storage(root: Path | None = None) -> list[str]:
                                       stderr=subprocess.STDOUT, text=True)
                for host in pending}
     for host, process in running.items():
-        output, _unused = process.communicate(timeout=FORMAT_WAIT)
+        output = process.communicate(timeout=FORMAT_WAIT)[0]
         if process.returncode != 0:
             lines = output.strip().splitlines() or ["no output"]
             raise LabError(f"StorageTool format failed on {host}: {lines[-1]}")

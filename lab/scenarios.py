@@ -1,6 +1,7 @@
 """The situations the integration tests and the benchmarks set up on the lab, and how they leave it again.
 
-Both import them from here, so a test and a benchmark of the same situation set up the same thing:
+Both import them from here, so a test and a benchmark of the same situation set up the same thing (the modern group
+and cleanup on either lab mode, the legacy and ZooKeeper-only ones on the ZooKeeper lab):
 a consumer group stuck on a record damaged on every replica, legacy (make_stuck_group) or with its offsets in
 Kafka (make_stuck_kafka_group), then cleanup; and a group
 of thousands of partitions as ZooKeeper metadata only, in a chroot of its own (private_group).
@@ -31,10 +32,18 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def _needs_zookeeper(what: str) -> None:
+    """Refuse at once, before anything is produced or damaged, a scenario a KRaft lab cannot hold."""
+    if api.mode() == api.KRAFT:
+        raise LabError(f"{what} needs the ZooKeeper lab; the lab runs in KRaft mode (python -m lab down, then "
+                       "python -m lab up)")
+
+
 def make_stuck_group(name: str, count: int = 150, offset: int = 20, dual_commit: bool = False) -> dict:
     """A topic `name` of `count` records over 3 partitions, the record at `offset` of partition 1 damaged on
     every replica, and legacy consumer group `name` stuck on it (committing to Kafka too with dual_commit);
     returns what lab.corrupt broke."""
+    _needs_zookeeper(f"legacy consumer group {name}")
     api.produce(name, count, partitions=3)
     broken = api.corrupt(name, 1, offset, "all")
     api.consumer_start(name, name, dual_commit=dual_commit)
@@ -111,6 +120,7 @@ def private_group(group: str, topic: str, count: int, offset: bytes = b"7", repl
     ZooKeeper metadata only and `group` an inactive member registry and an offset node per partition holding
     `offset`. A real topic of thousands of partitions would overload the shared lab, so modules run there with
     log_offsets=false or a stand-in for the brokers. The chroot is deleted on the way out."""
+    _needs_zookeeper(f"private group {group}")
     chroot = f"/{chroot_prefix}_{uuid.uuid4().hex[:8]}"
     with zk.client("", timeout=10) as admin:
         admin.ensure_path(chroot)

@@ -31,7 +31,7 @@ def meta_properties(log_dir) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def stuck_group(kraft_lab):
+def stuck_group(kraft_lab):  # pylint: disable=unused-argument
     """(group, what lab.corrupt broke): a modern group stuck on a record damaged on every replica."""
     group = unique_name("kraft-stuck")
     broken = make_stuck_kafka_group(group)
@@ -47,12 +47,13 @@ def test_the_quorum_has_a_leader_and_every_broker_is_registered(kraft_lab) -> No
     assert current["metadata"] == "kraft" and current["brokers"] == [1, 2, 3]
     assert current["quorum"]["voters"] == [101, 102, 103] and current["quorum"]["observers"] == [1, 2, 3]
     # The active controller is the quorum's leader, one of the dedicated controllers.
-    assert current["controller"] == current["quorum"]["leader_id"] in (101, 102, 103)
+    assert current["controller"] == current["quorum"]["leader_id"]
+    assert current["controller"] in (101, 102, 103)
     assert current["under_replicated_partitions"] == [] and current["offline_partitions"] == []
     assert "quorum: leader" in run_lab("status").stdout
 
 
-def test_every_node_is_formatted_for_the_one_cluster_id(kraft_lab) -> None:
+def test_every_node_is_formatted_for_the_one_cluster_id(kraft_lab) -> None:  # pylint: disable=unused-argument
     cluster_id = layout.cluster_id_file().read_text().strip()
     for host, log_dir in cluster.kraft_log_dirs().items():
         meta = meta_properties(log_dir)
@@ -61,7 +62,7 @@ def test_every_node_is_formatted_for_the_one_cluster_id(kraft_lab) -> None:
         assert meta["version"] == "1" and "broker.id" not in meta
 
 
-def test_the_inventory_reaches_every_node_and_names_its_node_id(kraft_lab) -> None:
+def test_the_inventory_reaches_every_node_and_names_its_node_id(kraft_lab) -> None:  # pylint: disable=unused-argument
     """Over SSH with inventories/lab-kraft: each node's status script runs, and broker_service_id is its node.id."""
     result = subprocess.run(
         [str(layout.REPO / ".venv" / "bin" / "ansible"), "-i", str(INVENTORY), "kafka", "-m", "ansible.builtin.shell",
