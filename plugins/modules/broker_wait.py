@@ -14,8 +14,8 @@ description:
   - Waits, in one call and one metadata session, for every gate a broker or controller start or stop needs, in
     order, each bounded by its own timeout that starts when the previous gate passed.
   - Works on ZooKeeper-mode clusters (with O(zk_hosts)) and on KRaft clusters (with only
-    O(kafka_bootstrap_servers), through the Admin API), with the same gates and result fields; see
-    R(the metadata source,ansible_collections.kafka_ops.remediation.cluster_info_module) of M(kafka_ops.remediation.cluster_info).
+    O(kafka_bootstrap_servers), through the Admin API), with the same gates and result fields, as
+    M(kafka_ops.remediation.cluster_info) does.
   - O(state=serving) (after a start) waits for the listener port to open, for the broker's registration under
     C(/brokers/ids/<id>), for every partition that has a live in-sync replica to have a live leader, and for every
     partition whose replicas are all registered to have all of them in sync. Partitions are judged against the
@@ -224,8 +224,7 @@ quorum:
 unready:
   description:
     - Partitions holding up the leader or in-sync gate at the last check (empty once they pass), with the reason.
-    - For a controller gate, the node and why it does not pass, for example V({"node_id": 4, "reason": "not among
-      the voters [1, 2, 3]"}).
+    - For a controller gate, the node (C(node_id)) and why it does not pass (C(reason)).
   returned: always
   type: list
   elements: dict
