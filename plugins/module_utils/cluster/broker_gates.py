@@ -147,15 +147,8 @@ class BrokerGates:
         if self.host:
             stages.append(Stage("port", timeouts["port"], lambda: (self._port(self.port), []),
                                 lambda _u: f"{who} did not open {self.host}:{self.port} within {timeouts['port']:g} s"))
-        if self.kraft:
-            registered = (lambda _u: (
-                f"{who} was not registered and unfenced (DescribeCluster) within {timeouts['registration']:g} s; "
-                f"registered now: {self.broker_ids}, fenced: {self.fenced_broker_ids}{self._seen_error()}"))
-        else:
-            registered = (lambda _u: (
-                f"{who} did not register in ZooKeeper (/brokers/ids/{self.broker_id}) within "
-                f"{timeouts['registration']:g} s; registered now: {self.broker_ids}"))
-        stages.append(Stage("registered", timeouts["registration"], lambda: (self._registered(), []), registered))
+        stages.append(Stage("registered", timeouts["registration"], lambda: (self._registered(), []),
+                            lambda _u: self._not_registered(timeouts["registration"])))
         for gate, name, what, key in (("leader", "leaders", "without a live leader", "leader"),
                                       ("in_sync", "in_sync", "not fully in sync", "in_sync")):
             stages.append(Stage(
@@ -174,15 +167,23 @@ class BrokerGates:
             stages.append(Stage("port_closed", timeouts["port"], lambda: (not self._port(self.port), []),
                                 lambda _u: f"{who} still accepts connections on {self.host}:{self.port} after "
                                            f"{timeouts['port']:g} s{slow}"))
-        if self.kraft:
-            gone = (lambda _u: f"{who} is still registered and unfenced after {timeouts['registration']:g} s: "
-                               f"{CONTROLLED_SHUTDOWN}{self._seen_error()}")
-        else:
-            gone = (lambda _u: (f"/brokers/ids/{self.broker_id} still exists after {timeouts['registration']:g} s: "
-                                f"{who} or an earlier ZooKeeper session of it is still registered"))
-        stages.append(Stage("unregistered", timeouts["registration"],
-                            lambda: (self._gone(), []), gone))
+        stages.append(Stage("unregistered", timeouts["registration"], lambda: (self._gone(), []),
+                            lambda _u: self._still_registered(timeouts["registration"])))
         return stages
+
+    def _not_registered(self, timeout: float) -> str:
+        if self.kraft:
+            return (f"broker {self.broker_id} was not registered and unfenced (DescribeCluster) within {timeout:g} s; "
+                    f"registered now: {self.broker_ids}, fenced: {self.fenced_broker_ids}{self._seen_error()}")
+        return (f"broker {self.broker_id} did not register in ZooKeeper (/brokers/ids/{self.broker_id}) within "
+                f"{timeout:g} s; registered now: {self.broker_ids}")
+
+    def _still_registered(self, timeout: float) -> str:
+        if self.kraft:
+            return (f"broker {self.broker_id} is still registered and unfenced after {timeout:g} s: "
+                    f"{CONTROLLED_SHUTDOWN}{self._seen_error()}")
+        return (f"/brokers/ids/{self.broker_id} still exists after {timeout:g} s: broker {self.broker_id} or an "
+                "earlier ZooKeeper session of it is still registered")
 
     def _gone(self) -> bool:
         ok, answer = self._attempt(self.metadata.registered_brokers)
