@@ -162,7 +162,8 @@ quorum:
       mode.
     - Each voter and observer has C(node_id), C(log_end_offset), C(lag) (records behind the leader's log end
       offset, null when unknown), C(last_fetch_timestamp), C(last_caught_up_timestamp) (milliseconds since the
-      epoch, -1 when unknown) and C(caught_up) (within O(quorum_fetch_timeout_ms) of the leader; the leader is).
+      epoch, -1 when unknown) and C(caught_up) (within O(quorum_fetch_timeout_ms) of the leader; the leader is;
+      for an observer only informative, it has no vote).
   returned: always
   type: dict
   sample: {"leader_id": 1, "leader_epoch": 3, "high_watermark": 1480,
@@ -171,7 +172,7 @@ quorum:
                       {"node_id": 2, "log_end_offset": 1479, "lag": 1, "last_fetch_timestamp": 1760000000000,
                        "last_caught_up_timestamp": 1759999999800, "caught_up": true}],
            "observers": [{"node_id": 4, "log_end_offset": 1480, "lag": 0, "last_fetch_timestamp": 1760000000000,
-                          "last_caught_up_timestamp": 1760000000000, "caught_up": false}]}
+                          "last_caught_up_timestamp": 1760000000000, "caught_up": true}]}
   contains:
     leader_id:
       description: The active controller's node id.

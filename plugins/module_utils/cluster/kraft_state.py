@@ -54,7 +54,8 @@ def parse_quorum(answer: dict[str, Any], fetch_timeout_ms: int = quorum_gates.DE
 
     leader_id is None when the quorum has no leader (-1). Each voter and observer: node_id, log_end_offset, lag
     (behind the leader's log end offset, as kafka-metadata-quorum's Lag), last_fetch_timestamp,
-    last_caught_up_timestamp and caught_up (quorum_gates' rule). Raises ClusterDataError when the answer carries
+    last_caught_up_timestamp and caught_up (quorum_gates' rule; for an observer, a broker, only informative: it
+    has no vote). Raises ClusterDataError when the answer carries
     a partition error or no metadata partition.
     """
     partitions = [partition for topic in answer.get("topics") or [] if topic.get("topic_name") == METADATA_TOPIC
@@ -77,7 +78,7 @@ def parse_quorum(answer: dict[str, Any], fetch_timeout_ms: int = quorum_gates.DE
         high_watermark=partition.get("high_watermark"),
         voters=sorted((_replica(v, leader_end, leader, fetch_timeout_ms) for v in raw_voters),
                       key=lambda replica: replica["node_id"]),
-        observers=sorted((_replica(v, leader_end, None, fetch_timeout_ms) for v in partition.get("observers") or []),
+        observers=sorted((_replica(v, leader_end, leader, fetch_timeout_ms) for v in partition.get("observers") or []),
                          key=lambda replica: replica["node_id"]),
     )
 

@@ -72,9 +72,10 @@ def can_stop_controllers(quorum: dict[str, Any], stopped_ids: Iterable[int],
     elif len(caught_up) >= needed:
         decision["ok"] = True
     else:
-        decision["reason"] = (
-            f"stopping controller(s) {decision['stopped']} leaves {len(caught_up)} caught-up voter(s) "
-            f"{caught_up} of {len(voters)}, fewer than the majority of {needed}; lagging: {lagging} (caught up "
-            f"means within controller.quorum.fetch.timeout.ms={fetch_timeout_ms} of the leader): wait for them "
-            "to catch up or stop fewer controllers")
+        short = (f"stopping controller(s) {decision['stopped']} leaves {len(caught_up)} caught-up voter(s) "
+                 f"{caught_up} of {len(voters)}, fewer than the majority of {needed}")
+        decision["reason"] = short + (
+            f"; lagging: {lagging} (caught up means within controller.quorum.fetch.timeout.ms={fetch_timeout_ms} "
+            "of the leader): wait for them to catch up or stop fewer controllers" if lagging
+            else ": stop fewer controllers at once")
     return decision

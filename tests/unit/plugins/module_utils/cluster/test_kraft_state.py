@@ -26,9 +26,9 @@ def test_parse_quorum_reads_leader_voters_lag_and_caught_up():
     assert [(v["node_id"], v["lag"], v["caught_up"]) for v in quorum["voters"]] == [
         (1, 1, True), (2, 0, True), (3, 20, False)]
     assert quorum["voters"][2]["last_fetch_timestamp"] == NOW - 10
-    # Observers (brokers) do not vote: never counted as caught up.
+    # Observers (brokers) have no vote; the same rule says whether they keep up.
     assert quorum["observers"] == [dict(node_id=11, log_end_offset=120, lag=0, last_fetch_timestamp=-1,
-                                        last_caught_up_timestamp=NOW - 1, caught_up=False)]
+                                        last_caught_up_timestamp=NOW - 1, caught_up=True)]
 
 
 def test_parse_quorum_without_leader_and_unknown_offsets():

@@ -50,6 +50,13 @@ def test_stopping_a_voter_while_another_lags_loses_the_majority():
     assert quorum_gates.can_stop_controllers(quorum(1, {1: 0, 2: 5000, 3: 0}), [3], fetch_timeout_ms=6000)["ok"]
 
 
+def test_stopping_too_many_caught_up_voters_says_to_stop_fewer():
+    decision = quorum_gates.can_stop_controllers(quorum(3, {1: 0, 2: 0, 3: 0}), [1, 2])
+    assert not decision["ok"] and decision["lagging"] == []
+    assert decision["reason"] == ("stopping controller(s) [1, 2] leaves 1 caught-up voter(s) [3] of 3, fewer than "
+                                  "the majority of 2: stop fewer controllers at once")
+
+
 def test_stopping_the_leader_counts_the_others_against_its_timestamp():
     assert quorum_gates.can_stop_controllers(quorum(1, {1: 0, 2: 0, 3: 0}), [1])["ok"]
     assert not quorum_gates.can_stop_controllers(quorum(1, {1: 0, 2: 0, 3: None}), [1])["ok"]
