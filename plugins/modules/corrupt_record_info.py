@@ -97,6 +97,14 @@ options:
       - V(0) keeps nothing.
     type: int
     default: 0
+  include_metadata_log:
+    description:
+      - Also scan KRaft's metadata log C(__cluster_metadata-0) (in C(metadata.log.dir), by default the first log
+        dir) when O(topic) or O(paths) name it.
+      - By default it is skipped with a warning, since it is the controller quorum's own log, not a partition a
+        consumer reads.
+    type: bool
+    default: false
 requirements:
   - Python 3 standard library on the broker host (a C CRC-32C package is optional).
 notes:
@@ -317,7 +325,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.entry_evidence import (
     capture_damaged, offset_digests, parse_digest_offsets)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (
-    ScanError, log_dirs_from_server_properties, scan, targets_for_paths, targets_for_topic)
+    ScanError, log_dirs_from_server_properties, scan, targets_for_paths, targets_for_topic, without_metadata_log)
 
 
 def argument_spec() -> dict:
@@ -332,6 +340,7 @@ def argument_spec() -> dict:
         mode=dict(type="str", choices=["first", "all", "at_start"], default="first"),
         digest_offsets=dict(type="dict"),
         capture_bytes=dict(type="int", default=0),
+        include_metadata_log=dict(type="bool", default=False),
     )
 
 
@@ -376,6 +385,11 @@ def main() -> None:
             targets = targets_for_topic(log_dirs, params["topic"], params["partitions"])
             if not targets:
                 module.warn("no partition of topic '%s' in %s on this host" % (params["topic"], ", ".join(log_dirs)))
+        if not params["include_metadata_log"]:
+            targets, skipped = without_metadata_log(targets)
+            if skipped:
+                module.warn("skipped KRaft's metadata log %s: pass include_metadata_log=true to scan it"
+                            % ", ".join(skipped))
         result = scan(targets, _start_offsets(params["start_offsets"]), params["start_offset"], params["mode"])
         if params["capture_bytes"]:
             capture_damaged(result["corrupt_records"], params["capture_bytes"])

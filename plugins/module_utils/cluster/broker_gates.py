@@ -1,22 +1,30 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to kafka_ops.remediation
 # Apache License 2.0 (see LICENSE)
-"""The waits around a broker stop and start, as stages polled in order, each bounded by its own timeout.
+"""The waits around a broker or controller stop and start, as stages polled in order, each bounded by its own timeout.
 
-One module call walks every stage with one ZooKeeper session and sub-second polls, instead of one task
-(and one module start-up) per gate and per retry. The stages run on the collection's one waiter
-(module_utils/cluster/waiter.py).
+One module call walks every stage with one metadata session and sub-second polls, instead of one task (and one
+module start-up) per gate and per retry. The stages run on the collection's one waiter
+(module_utils/cluster/waiter.py) and read the cluster only through metadata_backend's interface, so one set of
+gates serves ZooKeeper-mode and KRaft clusters; the controller gates exist only in KRaft mode.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read, cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state, quorum_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster.metadata_backend import (
+    KRAFT, ClusterMetadata, MetadataSourceError)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster.waiter import Stage
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import KafkaClientError
 
 SHOWN_UNREADY = 10
+ROLES = ("broker", "controller", "combined")
+# Said wherever a KRaft broker's stop may be slow: F21 of the design (KafkaBroker.shutdown's deadline).
+CONTROLLED_SHUTDOWN = ("in KRaft the active controller must approve a broker's controlled shutdown, which the broker "
+                       "waits for up to 5 minutes; check that the controller quorum has a leader (cluster_info)")
 
 
 def port_open(host: str, port: int, timeout: float) -> bool:
@@ -34,64 +42,184 @@ def describe(unready: list[dict[str, Any]]) -> str:
     return shown + more
 
 
-class BrokerGates:
-    """Builds the stages for one broker; remembers the last full cluster read for the result."""
+def controller_unready(quorum: Optional[dict[str, Any]], node_id: int, gate: str) -> Optional[str]:
+    """Why node_id fails a controller gate ("voter", "quorum_leader", "caught_up", "not_leader"), None once it passes."""
+    if quorum is None:
+        return "the controller quorum could not be read"
+    voters = {voter["node_id"]: voter for voter in quorum["voters"]}
+    if gate == "not_leader":
+        return f"it is still the quorum leader (epoch {quorum['leader_epoch']})" if quorum["leader_id"] == node_id \
+            else None
+    if gate == "voter":
+        return None if node_id in voters else f"not among the voters {sorted(voters)}"
+    if gate == "quorum_leader":
+        return None if quorum["leader_id"] is not None else f"no leader among the voters {sorted(voters)}"
+    voter = voters.get(node_id)
+    if voter is None:
+        return f"not among the voters {sorted(voters)}"
+    if voter["caught_up"]:
+        return None
+    leader = quorum_gates.leader_of(quorum)
+    if leader is None:
+        return "the quorum has no leader"
+    return (f"last caught up at {voter['last_caught_up_timestamp']}, the leader {leader['node_id']} at "
+            f"{leader['last_caught_up_timestamp']}; {voter['lag']} record(s) behind")
 
-    def __init__(self, zk, broker_id: int, host: Optional[str], port: int, connect_timeout: float) -> None:
-        self.zk = zk
+
+class BrokerGates:
+    """Builds the stages for one node; remembers the last full cluster read and quorum for the result."""
+
+    def __init__(self, metadata: ClusterMetadata, broker_id: int, host: Optional[str], port: int,
+                 connect_timeout: float, controller_port: int = 9093) -> None:
+        self.metadata = metadata
+        self.kraft = metadata.mode == KRAFT
         self.broker_id = broker_id
         self.host = host
         self.port = port
+        self.controller_port = controller_port
         self.connect_timeout = connect_timeout
         self.last_read: Optional[dict[str, Any]] = None
+        self.last_quorum: Optional[dict[str, Any]] = None
         self.broker_ids: list[int] = []
+        self.fenced_broker_ids: list[int] = []
+        self.last_error: Optional[str] = None
+
+    def _attempt(self, read: Callable[[], Any]) -> tuple[bool, Any]:
+        """(True, answer), or in KRaft mode (False, None) with last_error set when the brokers cannot answer now:
+        during restarts DescribeQuorum and friends fail for a while, which a wait rides out. ZooKeeper errors and a
+        cluster in the other metadata mode end the wait at once."""
+        try:
+            answer = read()
+        except MetadataSourceError:
+            raise
+        except (KafkaClientError, cluster_state.ClusterDataError) as error:
+            if not self.kraft:
+                raise
+            self.last_error = str(error)
+            return False, None
+        self.last_error = None
+        return True, answer
+
+    def _seen_error(self) -> str:
+        return f"; last error: {self.last_error}" if self.last_error else ""
 
     def _registered(self) -> bool:
-        self.broker_ids = cluster_read.registered_broker_ids(self.zk)
-        return self.broker_id in self.broker_ids
+        ok, answer = self._attempt(self.metadata.registered_brokers)
+        if ok:
+            self.broker_ids, self.fenced_broker_ids = answer
+        return ok and self.broker_id in self.broker_ids
 
-    def _unready(self, gate: str) -> list[dict[str, Any]]:
-        self.last_read = cluster_read.read_cluster(self.zk)
-        self.broker_ids = self.last_read["broker_ids"]
-        return cluster_state.unready_partitions(self.last_read["partitions"], self.broker_ids, gate)
+    def _check(self, gate: str) -> tuple[bool, list[dict[str, Any]]]:
+        ok, answer = self._attempt(self.metadata.read)
+        if not ok:
+            return False, []
+        self.last_read = answer
+        self.last_quorum = answer["quorum"]
+        self.broker_ids, self.fenced_broker_ids = answer["broker_ids"], answer["fenced_broker_ids"]
+        unready = cluster_state.unready_partitions(answer["partitions"], self.broker_ids, gate)
+        return not unready, unready
 
-    def _port(self) -> bool:
-        return port_open(self.host, self.port, self.connect_timeout)
+    def _quorum_gate(self, gate: str) -> tuple[bool, list[dict[str, Any]]]:
+        ok, quorum = self._attempt(self.metadata.quorum)
+        if ok:
+            self.last_quorum = quorum
+        reason = controller_unready(quorum if ok else None, self.broker_id, gate)
+        return reason is None, [] if reason is None else [dict(node_id=self.broker_id, reason=reason)]
 
-    def serving(self, timeouts: dict[str, float]) -> list[Stage]:
-        """Port open, registered, a live leader wherever a live in-sync replica exists, in sync where all are up."""
+    def _port(self, port: int) -> bool:
+        return port_open(self.host, port, self.connect_timeout)
+
+    def serving(self, timeouts: dict[str, float], role: str = "broker") -> list[Stage]:
+        """The start gates of the role: a combined node's controller gates first, as its broker needs the quorum."""
+        stages = self._controller_serving(timeouts) if role in ("controller", "combined") else []
+        return stages + (self._broker_serving(timeouts) if role in ("broker", "combined") else [])
+
+    def absent(self, timeouts: dict[str, float], role: str = "broker") -> list[Stage]:
+        """The stop gates of the role: a combined node stops its broker first, then its controller."""
+        stages = self._broker_absent(timeouts) if role in ("broker", "combined") else []
+        return stages + (self._controller_absent(timeouts) if role in ("controller", "combined") else [])
+
+    def _broker_serving(self, timeouts: dict[str, float]) -> list[Stage]:
+        """Port open, registered (and not fenced), a live leader wherever a live in-sync replica exists, in sync
+        where all replicas are up."""
         who = f"broker {self.broker_id}"
         stages = []
         if self.host:
-            stages.append(Stage("port", timeouts["port"], lambda: (self._port(), []),
+            stages.append(Stage("port", timeouts["port"], lambda: (self._port(self.port), []),
                                 lambda _u: f"{who} did not open {self.host}:{self.port} within {timeouts['port']:g} s"))
-        stages.append(Stage(
-            "registered", timeouts["registration"], lambda: (self._registered(), []),
-            lambda _u: (f"{who} did not register in ZooKeeper (/brokers/ids/{self.broker_id}) within "
-                        f"{timeouts['registration']:g} s; registered now: {self.broker_ids}")))
+        stages.append(Stage("registered", timeouts["registration"], lambda: (self._registered(), []),
+                            lambda _u: self._not_registered(timeouts["registration"])))
         for gate, name, what, key in (("leader", "leaders", "without a live leader", "leader"),
                                       ("in_sync", "in_sync", "not fully in sync", "in_sync")):
             stages.append(Stage(
                 name, timeouts[key], lambda gate=gate: self._check(gate),
                 lambda unready, what=what, key=key: (
                     f"{len(unready)} partition(s) still {what} after {timeouts[key]:g} s ({who} is registered): "
-                    f"{describe(unready)}")))
+                    f"{describe(unready)}{self._seen_error()}")))
         return stages
 
-    def absent(self, timeouts: dict[str, float]) -> list[Stage]:
-        """Port closed (when a host is given) and /brokers/ids/<id> gone."""
+    def _broker_absent(self, timeouts: dict[str, float]) -> list[Stage]:
+        """Port closed (when a host is given) and the broker gone from the registered (unfenced) brokers."""
         who = f"broker {self.broker_id}"
+        slow = f" ({CONTROLLED_SHUTDOWN})" if self.kraft else ""
         stages = []
         if self.host:
-            stages.append(Stage("port_closed", timeouts["port"], lambda: (not self._port(), []),
+            stages.append(Stage("port_closed", timeouts["port"], lambda: (not self._port(self.port), []),
                                 lambda _u: f"{who} still accepts connections on {self.host}:{self.port} after "
-                                           f"{timeouts['port']:g} s"))
-        stages.append(Stage(
-            "unregistered", timeouts["registration"], lambda: (not self._registered(), []),
-            lambda _u: (f"/brokers/ids/{self.broker_id} still exists after {timeouts['registration']:g} s: {who} "
-                        "or an earlier ZooKeeper session of it is still registered")))
+                                           f"{timeouts['port']:g} s{slow}"))
+        stages.append(Stage("unregistered", timeouts["registration"], lambda: (self._gone(), []),
+                            lambda _u: self._still_registered(timeouts["registration"])))
         return stages
 
-    def _check(self, gate: str) -> tuple[bool, list[dict[str, Any]]]:
-        unready = self._unready(gate)
-        return not unready, unready
+    def _not_registered(self, timeout: float) -> str:
+        if self.kraft:
+            return (f"broker {self.broker_id} was not registered and unfenced (DescribeCluster) within {timeout:g} s; "
+                    f"registered now: {self.broker_ids}, fenced: {self.fenced_broker_ids}{self._seen_error()}")
+        return (f"broker {self.broker_id} did not register in ZooKeeper (/brokers/ids/{self.broker_id}) within "
+                f"{timeout:g} s; registered now: {self.broker_ids}")
+
+    def _still_registered(self, timeout: float) -> str:
+        if self.kraft:
+            return (f"broker {self.broker_id} is still registered and unfenced after {timeout:g} s: "
+                    f"{CONTROLLED_SHUTDOWN}{self._seen_error()}")
+        return (f"/brokers/ids/{self.broker_id} still exists after {timeout:g} s: broker {self.broker_id} or an "
+                "earlier ZooKeeper session of it is still registered")
+
+    def _gone(self) -> bool:
+        ok, answer = self._attempt(self.metadata.registered_brokers)
+        if ok:
+            self.broker_ids, self.fenced_broker_ids = answer
+        return ok and self.broker_id not in self.broker_ids
+
+    def _controller_serving(self, timeouts: dict[str, float]) -> list[Stage]:
+        """Controller port open, the node a voter, the quorum led, and this voter caught up with the leader."""
+        who = f"controller {self.broker_id}"
+        stages = []
+        if self.host:
+            stages.append(Stage(
+                "controller_port", timeouts["port"], lambda: (self._port(self.controller_port), []),
+                lambda _u: f"{who} did not open {self.host}:{self.controller_port} within {timeouts['port']:g} s"))
+        for gate, key, what in (("voter", "registration", "is not a voter of the controller quorum"),
+                                ("quorum_leader", "leader", "sees no quorum leader"),
+                                ("caught_up", "in_sync", "has not caught up with the quorum leader")):
+            stages.append(Stage(
+                gate, timeouts[key], lambda gate=gate: self._quorum_gate(gate),
+                lambda unready, key=key, what=what: (
+                    f"{who} {what} after {timeouts[key]:g} s: "
+                    f"{unready[0]['reason'] if unready else 'no answer'}{self._seen_error()}")))
+        return stages
+
+    def _controller_absent(self, timeouts: dict[str, float]) -> list[Stage]:
+        """Controller port closed and the node no longer the quorum leader."""
+        who = f"controller {self.broker_id}"
+        stages = []
+        if self.host:
+            stages.append(Stage(
+                "controller_port_closed", timeouts["port"], lambda: (not self._port(self.controller_port), []),
+                lambda _u: f"{who} still accepts connections on {self.host}:{self.controller_port} after "
+                           f"{timeouts['port']:g} s"))
+        stages.append(Stage(
+            "not_leader", timeouts["leader"], lambda: self._quorum_gate("not_leader"),
+            lambda unready: (f"{who} is still the controller quorum leader after {timeouts['leader']:g} s: "
+                             f"{unready[0]['reason'] if unready else 'no answer'}{self._seen_error()}")))
+        return stages

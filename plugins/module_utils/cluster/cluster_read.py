@@ -22,6 +22,15 @@ def registered_broker_ids(zk) -> list[int]:
 def read_cluster(zk, topics: Optional[Iterable[str]] = None, default_min_insync_replicas: int = 1,
                  simulate_stopped_brokers: Iterable[int] = ()) -> dict[str, Any]:
     """cluster_state.summarise(...) plus brokers and partitions; raises ClusterDataError on foreign data."""
+    brokers, controller_id, partitions = read_brokers_and_partitions(zk, topics, default_min_insync_replicas)
+    result = cluster_state.summarise(brokers, controller_id, partitions, simulate_stopped_brokers)
+    result.update(brokers=brokers, partitions=partitions)
+    return result
+
+
+def read_brokers_and_partitions(zk, topics: Optional[Iterable[str]] = None, default_min_insync_replicas: int = 1
+                                ) -> tuple[list[dict[str, Any]], Optional[int], list[dict[str, Any]]]:
+    """(registered brokers, controller id or None, every wanted partition judged) in three batched reads."""
     broker_names, topic_names = zk.list_children(["/brokers/ids", "/brokers/topics"])
     if topic_names is None:
         raise cluster_state.ClusterDataError(
@@ -57,6 +66,4 @@ def read_cluster(zk, topics: Optional[Iterable[str]] = None, default_min_insync_
                                       cluster_state.parse_partition_state(state[0] if state else None), min_isr, live)
         for (topic, partition, replicas, min_isr), state in zip(layout, states)
     ]
-    result = cluster_state.summarise(brokers, controller_id, partitions, simulate_stopped_brokers)
-    result.update(brokers=brokers, partitions=partitions)
-    return result
+    return brokers, controller_id, partitions

@@ -24,7 +24,7 @@ def _json(raw: bytes, path: str) -> dict[str, Any]:
 
 
 def parse_broker(broker_id: int, raw: bytes) -> dict[str, Any]:
-    """/brokers/ids/<id> -> {id, host, port, endpoints, rack}."""
+    """/brokers/ids/<id> -> {id, host, port, endpoints, rack, fenced}; ZooKeeper mode fences nobody."""
     info = _json(raw, f"/brokers/ids/{broker_id}")
     host = info.get("host")
     port = info.get("port")
@@ -34,7 +34,7 @@ def parse_broker(broker_id: int, raw: bytes) -> dict[str, Any]:
         address = endpoints[0].partition("://")[2]
         host, port_text = address.rsplit(":", 1) if ":" in address else (address, "")
         port = int(port_text) if port_text.isdigit() else port
-    return dict(id=broker_id, host=host, port=port, endpoints=endpoints, rack=info.get("rack"))
+    return dict(id=broker_id, host=host, port=port, endpoints=endpoints, rack=info.get("rack"), fenced=False)
 
 
 def parse_controller(raw: Optional[bytes]) -> Optional[int]:
@@ -73,7 +73,11 @@ def parse_min_insync_replicas(raw: Optional[bytes], default: int) -> int:
 
 def judge_partition(topic: str, partition: int, replicas: list[int], state: dict[str, Any], min_isr: int,
                     live_brokers: set[int]) -> dict[str, Any]:
-    """One partition's health, in the shape cluster_info returns."""
+    """One partition's health, in the shape cluster_info returns.
+
+    eligible_leader_replicas (KIP-966) is a list where the brokers report it, None where they cannot (ZooKeeper
+    mode, or the Metadata API).
+    """
     leader = state["leader"]
     isr = state["isr"]
     offline = leader < 0 or leader not in live_brokers
@@ -84,6 +88,7 @@ def judge_partition(topic: str, partition: int, replicas: list[int], state: dict
         leader=leader if leader >= 0 else None,
         isr=isr,
         leader_epoch=state["leader_epoch"],
+        eligible_leader_replicas=state.get("eligible_leader_replicas"),
         min_insync_replicas=min_isr,
         under_replicated=len(isr) < len(replicas),
         at_min_isr=len(isr) == min_isr,
@@ -108,7 +113,11 @@ def would_fall_below_min_isr(partitions: Iterable[dict[str, Any]], stopped: Iter
 
 def summarise(brokers: list[dict[str, Any]], controller_id: Optional[int], partitions: list[dict[str, Any]],
               stopped: Iterable[int] = ()) -> dict[str, Any]:
-    """Everything cluster_info returns apart from brokers/partitions themselves."""
+    """Everything cluster_info returns apart from brokers/partitions themselves.
+
+    broker_ids are the registered brokers that are not fenced (KRaft), the live set every gate judges against;
+    fenced_broker_ids the others.
+    """
     def names(flag: str) -> list[dict[str, Any]]:
         return [dict(topic=p["topic"], partition=p["partition"]) for p in partitions if p[flag]]
 
@@ -116,8 +125,11 @@ def summarise(brokers: list[dict[str, Any]], controller_id: Optional[int], parti
     offline = names("offline")
     at_min = names("at_min_isr")
     below_min = names("below_min_isr")
+    live = sorted(b["id"] for b in brokers if not b.get("fenced"))
+    fenced = sorted(b["id"] for b in brokers if b.get("fenced"))
     return dict(
-        broker_ids=sorted(b["id"] for b in brokers),
+        broker_ids=live,
+        fenced_broker_ids=fenced,
         controller_id=controller_id,
         under_replicated_partitions=under,
         offline_partitions=offline,
@@ -125,7 +137,8 @@ def summarise(brokers: list[dict[str, Any]], controller_id: Optional[int], parti
         below_min_isr_partitions=below_min,
         would_fall_below_min_isr=would_fall_below_min_isr(partitions, stopped),
         summary=dict(
-            brokers=len(brokers),
+            brokers=len(live),
+            fenced_brokers=len(fenced),
             controller_id=controller_id,
             topics=len({p["topic"] for p in partitions}),
             partitions=len(partitions),

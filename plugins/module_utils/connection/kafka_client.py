@@ -41,6 +41,11 @@ class CoordinatorUnavailable(KafkaClientError):
     """A group coordinator that cannot answer now (moving, loading, or its broker down): a wait may try again."""
 
 
+class UnsupportedByBrokers(KafkaClientError):
+    """The brokers do not implement the API asked (UnsupportedVersionError): a mode or version question, not a
+    passing failure; callers that probe for an API (DescribeQuorum exists only in KRaft mode) catch it."""
+
+
 class KafkaLibraryMissing(Exception):
     """kafka-python cannot be imported; import_traceback goes to missing_required_lib's failure."""
 
@@ -175,6 +180,8 @@ class KafkaBrokers:
                         f"the group coordinator did not answer {what} within {self.timeout_ms / 1000:g} s "
                         f"({type(error).__name__}): check that every broker runs and __consumer_offsets has "
                         "leaders, then retry")
+                if isinstance(error, self._kafka.errors.UnsupportedVersionError):
+                    raise UnsupportedByBrokers(f"the brokers do not support {what} ({type(error).__name__})")
                 if type(error).__name__ in ("NotLeaderForPartitionError", "LeaderNotAvailableError"):
                     raise KafkaClientError(f"brokers did not answer {what}: a partition has no leader "
                                            f"({type(error).__name__}); check cluster_info, or raise "

@@ -24,6 +24,8 @@ SEGMENT_NAME = re.compile(r"^(\d{20})\.log$")
 # Kafka renames directories it is deleting or moving (``-delete``, ``-future``, ``-stray``): those never match.
 PARTITION_DIRECTORY = re.compile(r"^(.+)-(\d+)$")
 NO_START = -1
+# KRaft's metadata log: a Raft log in the first log dir (metadata.log.dir), not a partition consumers read.
+METADATA_LOG_TOPIC = "__cluster_metadata"
 # Index entries tried, walking back from the one at or below the start offset, before reading from byte 0.
 ANCHOR_TRIES = 16
 ANCHOR_WINDOW = 1 << 16
@@ -124,6 +126,13 @@ def targets_for_paths(paths: Sequence[str]) -> List[PartitionTarget]:
         targets.append(PartitionTarget(match.group(1), int(match.group(2)), path, log_dir, broker_id_of(log_dir),
                                        segment))
     return targets
+
+
+def without_metadata_log(targets: Sequence[PartitionTarget]) -> tuple:
+    """(targets, skipped directories): KRaft's __cluster_metadata-0 is left out of scans unless asked for, since a
+    whole-log-dir sweep would otherwise read (and report on) the controller quorum's own log."""
+    kept = [target for target in targets if target.topic != METADATA_LOG_TOPIC]
+    return kept, [target.directory for target in targets if target.topic == METADATA_LOG_TOPIC]
 
 
 @dataclass

@@ -8,6 +8,12 @@ Topic configs set on a topic are ``configs``; configs set on a broker itself are
 
 A reassignment completes after ``steps`` metadata reads (0: at the next read); a partition in ``stuck`` never
 completes and its added replicas never grow. An election takes effect at the next metadata read.
+
+KRaft: ``voters`` {node: (log end offset, last caught-up timestamp)} and ``quorum_leader`` answer
+describe_metadata_quorum (``voters=None``: ZooKeeper-mode brokers, which do not support it);
+describe_topic_partitions pages ``page`` partitions at a time and reports ``elr`` {(topic, partition): [...]}
+(``elr=None``: brokers before 3.7, which do not support it). ``brokers`` are the registered ids, ``down`` the
+fenced ones.
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ from types import SimpleNamespace
 from kafka import TopicPartition
 from kafka import errors as kafka_errors
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import UnsupportedByBrokers
+
 
 class FakeCluster:
 
     def __init__(self, partitions, configs=None, sizes=None, steps=0, stuck=(), refuse=None, refuse_election=None,
-                 broker_configs=None, refuse_configs=None):
+                 broker_configs=None, refuse_configs=None, voters=None, quorum_leader=1, elr=None, page=2000,
+                 brokers=range(1, 6), observers=None):
         # partitions: {(topic, partition): {"replicas": [...], "isr": [...], "leader": id}}
         self.partitions = {key: dict(state, running=None) for key, state in partitions.items()}
         self.configs = configs or {}
@@ -38,6 +47,12 @@ class FakeCluster:
         self.refuse_configs = refuse_configs or {}
         self.config_log = []
         self.quota_window_samples = "11"
+        self.voters = voters
+        self.observers = observers or {}
+        self.quorum_leader = quorum_leader
+        self.elr = elr
+        self.page = page
+        self.brokers = list(brokers)
 
     # KafkaBrokers' entry point ----------------------------------------------------------------------------
     def admin_call(self, what, method, *args, **kwargs):
@@ -80,7 +95,7 @@ class FakeCluster:
     def describe_topics(self, topics):
         self.tick()
         found = []
-        for topic in topics:
+        for topic in sorted({t for t, _p in self.partitions}) if topics is None else topics:
             parts = [dict(error_code=0, partition_index=p, leader_id=-1 if s["leader"] is None else s["leader"],
                           leader_epoch=0, replica_nodes=list(s["replicas"]), isr_nodes=list(s["isr"]),
                           offline_replicas=[])
@@ -98,7 +113,43 @@ class FakeCluster:
     def describe_cluster(self):
         return dict(cluster_id="fake", controller_id=1, brokers=[
             dict(broker_id=b, host=f"k{b}", port=9092, rack=None, is_fenced=b in self.down)
-            for b in range(1, 6)])
+            for b in self.brokers])
+
+    def describe_metadata_quorum(self):
+        if self.voters is None:
+            raise UnsupportedByBrokers("the brokers do not support DescribeQuorum (UnsupportedVersionError)")
+
+        def state(node, held):
+            return dict(replica_id=node, log_end_offset=held[0], last_fetch_timestamp=held[1],
+                        last_caught_up_timestamp=held[1])
+        return dict(topics=[dict(topic_name="__cluster_metadata", partitions=[dict(
+            partition_index=0, leader_id=self.quorum_leader, leader_epoch=7, high_watermark=100, error=None,
+            current_voters=[state(n, held) for n, held in self.voters.items()],
+            observers=[state(n, held) for n, held in self.observers.items()])])])
+
+    def describe_topic_partitions(self, topics, response_partition_limit=2000, cursor=None):
+        if self.elr is None:
+            raise UnsupportedByBrokers("the brokers do not support DescribeTopicPartitions (UnsupportedVersionError)")
+        assert response_partition_limit == 2000, "Kafka's own page limit"
+        self.tick()
+        keys = sorted(key for key in self.partitions if not topics or key[0] in topics)
+        if cursor is not None:
+            keys = [key for key in keys if key >= (cursor["topic_name"], cursor["partition_index"])]
+        shown, rest = keys[:self.page], keys[self.page:]
+        found = {}
+        for topic, p in shown:
+            held = self.partitions[(topic, p)]
+            elr = self.elr.get((topic, p))
+            found.setdefault(topic, []).append(dict(
+                error_code=0, partition_index=p, leader_id=-1 if held["leader"] is None else held["leader"],
+                leader_epoch=0, replica_nodes=list(held["replicas"]), isr_nodes=list(held["isr"]),
+                eligible_leader_replicas=elr or None,
+                last_known_elr=None, offline_replicas=[]))
+        answer = [dict(error_code=0, name=topic, partitions=parts) for topic, parts in found.items()]
+        answer += [dict(error_code=3, name=topic, partitions=[]) for topic in topics or []
+                   if not any(key[0] == topic for key in self.partitions)]
+        next_cursor = dict(topic_name=rest[0][0], partition_index=rest[0][1]) if rest else None
+        return dict(topics=answer, next_cursor=next_cursor)
 
     def describe_log_dirs(self, wanted, brokers):
         assert not set(brokers) & self.down, "DescribeLogDirs sent to a broker that is down"

@@ -6,8 +6,10 @@ import socket
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import broker_gates
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import KafkaClientError
 from ansible_collections.kafka_ops.remediation.plugins.modules import broker_wait
 
+from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_cluster import FakeCluster
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.fake_zookeeper import FakeZooKeeper
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.module_harness import run_module
 
@@ -45,6 +47,7 @@ def test_serving_passes_with_broker_registered_leader_and_isr():
     assert result["broker_ids"] == [1, 2, 3]
     assert result["controller_id"] == 1
     assert result["changed"] is False
+    assert result["metadata_mode"] == "zookeeper" and result["quorum"] is None and result["fenced_broker_ids"] == []
     assert zk.closed
 
 
@@ -117,3 +120,127 @@ def test_bad_settings_are_one_line_errors(args, message):
     result = run_module(broker_wait.main, dict(ZK, broker_id=2, **args), cluster([1, 2, 3]))
     assert result["failed"]
     assert result["msg"] == message
+
+
+# KRaft: the same gates through the Admin API, and the controller gates ----------------------------------------
+NOW = 1_760_000_000_000
+KRAFT = dict(kafka_bootstrap_servers=["k1:9092"], poll_interval=0.02)
+
+
+def kraft(isr=(1, 2, 3), down=(), voters=None, **kwargs):
+    fake = FakeCluster({("orders", 0): dict(replicas=[1, 2, 3], isr=list(isr), leader=1)}, brokers=[1, 2, 3],
+                       elr={}, voters=voters or {1: (10, NOW), 2: (10, NOW - 10), 3: (10, NOW - 20)}, **kwargs)
+    fake.down = set(down)
+    return fake
+
+
+def test_kraft_serving_broker_passes_the_same_stages():
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=2), None, kafka=kraft())
+    assert not result.get("failed"), result
+    assert [stage["stage"] for stage in result["stages"]] == ["registered", "leaders", "in_sync"]
+    assert result["metadata_mode"] == "kraft" and result["controller_id"] == 1 and result["quorum"]["leader_id"] == 1
+    assert result["broker_ids"] == [1, 2, 3] and result["fenced_broker_ids"] == []
+
+
+def test_kraft_a_fenced_broker_is_not_registered():
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=2, registration_timeout=0.05), None,
+                        kafka=kraft(down=[2]))
+    assert result["failed_stage"] == "registered"
+    assert result["msg"] == ("broker 2 was not registered and unfenced (DescribeCluster) within 0.05 s; registered "
+                             "now: [1, 3], fenced: [2]")
+    assert result["fenced_broker_ids"] == [2]
+
+
+def test_kraft_in_sync_gate_judges_against_unfenced_brokers():
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=2, in_sync_timeout=0.05), None,
+                        kafka=kraft(isr=[1, 3]))
+    assert result["failed_stage"] == "in_sync"
+    assert result["unready"] == [{"topic": "orders", "partition": 0, "reason": "replicas [2] not in sync"}]
+
+
+def test_kraft_serving_controller_passes_voter_leader_and_caught_up():
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=3, role="controller"), None, kafka=kraft())
+    assert not result.get("failed"), result
+    assert [stage["stage"] for stage in result["stages"]] == ["voter", "quorum_leader", "caught_up"]
+    assert result["controller_id"] == 1 and "summary" not in result
+
+
+def test_kraft_controller_that_lags_fails_at_caught_up_naming_the_gap():
+    voters = {1: (120, NOW), 2: (120, NOW), 3: (90, NOW - 9000)}
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=3, role="controller", in_sync_timeout=0.05), None,
+                        kafka=kraft(voters=voters))
+    assert result["failed_stage"] == "caught_up"
+    assert result["msg"] == (f"controller 3 has not caught up with the quorum leader after 0.05 s: last caught up at "
+                             f"{NOW - 9000}, the leader 1 at {NOW}; 30 record(s) behind")
+    assert result["unready"][0]["node_id"] == 3
+
+
+@pytest.mark.parametrize(("fake", "stage", "message"), [
+    (kraft(voters={1: (1, NOW), 2: (1, NOW)}), "voter",
+     "controller 3 is not a voter of the controller quorum after 0.05 s: not among the voters [1, 2]"),
+    (kraft(quorum_leader=-1), "quorum_leader",
+     "controller 3 sees no quorum leader after 0.05 s: no leader among the voters [1, 2, 3]"),
+])
+def test_kraft_controller_gates_fail_in_one_line(fake, stage, message):
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=3, role="controller", registration_timeout=0.05,
+                                               leader_timeout=0.05), None, kafka=fake)
+    assert result["failed_stage"] == stage and result["msg"] == message
+
+
+def test_kraft_combined_waits_for_the_controller_then_the_broker():
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=2, role="combined"), None, kafka=kraft())
+    assert [stage["stage"] for stage in result["stages"]] == [
+        "voter", "quorum_leader", "caught_up", "registered", "leaders", "in_sync"]
+
+
+def test_kraft_absent_broker_waits_to_leave_the_unfenced_and_names_the_controlled_shutdown():
+    gone = run_module(broker_wait.main, dict(KRAFT, broker_id=2, state="absent"), None, kafka=kraft(down=[2]))
+    assert [stage["stage"] for stage in gone["stages"]] == ["unregistered"]
+    still = run_module(broker_wait.main, dict(KRAFT, broker_id=2, state="absent", registration_timeout=0.05), None,
+                       kafka=kraft())
+    assert still["failed_stage"] == "unregistered"
+    assert still["msg"] == ("broker 2 is still registered and unfenced after 0.05 s: in KRaft the active controller "
+                            "must approve a broker's controlled shutdown, which the broker waits for up to 5 minutes; "
+                            "check that the controller quorum has a leader (cluster_info)")
+
+
+def test_kraft_absent_controller_waits_until_it_no_longer_leads():
+    moved = run_module(broker_wait.main, dict(KRAFT, broker_id=1, state="absent", role="combined"), None,
+                       kafka=kraft(down=[1], quorum_leader=2))
+    assert [stage["stage"] for stage in moved["stages"]] == ["unregistered", "not_leader"]
+    leading = run_module(broker_wait.main, dict(KRAFT, broker_id=1, state="absent", role="controller",
+                                                leader_timeout=0.05), None, kafka=kraft())
+    assert leading["failed_stage"] == "not_leader"
+    assert leading["msg"] == ("controller 1 is still the controller quorum leader after 0.05 s: it is still the "
+                              "quorum leader (epoch 7)")
+
+
+class FlakyQuorum(FakeCluster):
+    """DescribeQuorum fails the first `failures` times, as while the quorum elects a leader after a restart."""
+
+    failures = 2
+
+    def describe_metadata_quorum(self):
+        if self.failures:
+            self.failures -= 1
+            raise KafkaClientError("brokers did not answer the quorum description (DescribeQuorum) within 1 s")
+        return super().describe_metadata_quorum()
+
+
+def test_kraft_gates_ride_out_brokers_that_cannot_answer_yet_and_say_the_last_error():
+    flaky = FlakyQuorum({}, brokers=[1, 2, 3], elr={}, voters={1: (1, NOW), 2: (1, NOW), 3: (1, NOW)})
+    passed = run_module(broker_wait.main, dict(KRAFT, broker_id=3, role="controller"), None, kafka=flaky)
+    assert not passed.get("failed"), passed
+    never = FlakyQuorum({}, brokers=[1, 2, 3], elr={}, voters={1: (1, NOW)})
+    never.failures = 10 ** 6
+    failed = run_module(broker_wait.main, dict(KRAFT, broker_id=3, role="controller", registration_timeout=0.05),
+                        None, kafka=never)
+    assert failed["msg"] == ("controller 3 is not a voter of the controller quorum after 0.05 s: the controller quorum "
+                             "could not be read; last error: brokers did not answer the quorum description "
+                             "(DescribeQuorum) within 1 s")
+
+
+def test_controller_roles_need_kraft():
+    result = run_module(broker_wait.main, dict(ZK, broker_id=2, role="controller"), cluster([1, 2, 3]))
+    assert result["msg"] == ("role=controller needs a KRaft cluster, but this one keeps its metadata in ZooKeeper: use "
+                             "role=broker")

@@ -160,3 +160,20 @@ def test_a_digest_read_error_is_a_one_line_error(capsys, log_dir, monkeypatch):
                                        "digest_offsets": {"1": [3]}})
     assert code == 1 and result["msg"] == "cannot digest offset 3 of topic 'orders' partition 1 at '%s': " \
         "Permission denied" % (log_dir / "orders-1" / ("%020d.log" % 0))
+
+
+def test_kraft_metadata_log_is_skipped_unless_asked_for(capsys, log_dir, monkeypatch):
+    warned = []
+    monkeypatch.setattr(corrupt_record_info.AnsibleModule, "warn", lambda self, message: warned.append(message))
+    metadata = log_dir / "__cluster_metadata-0"
+    metadata.mkdir()
+    (metadata / ("%020d.log" % 0)).write_bytes(b"".join(BATCHES))
+    _code, result = run_module(capsys, {"paths": [str(metadata), str(log_dir / "orders-1")]})
+    assert [p["topic"] for p in result["partitions"]] == ["orders"]
+    assert warned == ["skipped KRaft's metadata log %s: pass include_metadata_log=true to scan it" % metadata]
+    _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "__cluster_metadata"})
+    assert result["partitions"] == [] and len(warned) == 2
+    _code, result = run_module(capsys, {"log_dirs": [str(log_dir)], "topic": "__cluster_metadata",
+                                        "include_metadata_log": True})
+    assert [(p["topic"], p["partition"]) for p in result["partitions"]] == [("__cluster_metadata", 0)]
+    assert result["corrupt_records"] == [] and len(warned) == 2

@@ -15,7 +15,7 @@ def test_parse_broker_plaintext_registration():
     raw = json.dumps({"host": "kafka1", "port": 9092, "endpoints": ["PLAINTEXT://kafka1:9092"],
                       "rack": "r1", "version": 4}).encode()
     assert cluster_state.parse_broker(1, raw) == dict(
-        id=1, host="kafka1", port=9092, endpoints=["PLAINTEXT://kafka1:9092"], rack="r1")
+        id=1, host="kafka1", port=9092, endpoints=["PLAINTEXT://kafka1:9092"], rack="r1", fenced=False)
 
 
 def test_parse_broker_without_plaintext_listener_uses_first_endpoint():
@@ -81,16 +81,18 @@ def test_would_fall_below_min_isr_simulates_stops():
 
 
 def test_summarise_counts_and_health():
-    brokers = [dict(id=3), dict(id=1)]
+    brokers = [dict(id=3), dict(id=1), dict(id=4, fenced=True)]
     partitions = [
         cluster_state.judge_partition("a", 0, [1, 3], state(1, [1, 3]), 1, {1, 3}),
         cluster_state.judge_partition("b", 0, [1, 3], state(3, [3]), 1, {1, 3}),
     ]
     result = cluster_state.summarise(brokers, 1, partitions, [3])
+    # A fenced (KRaft) broker is registered but not live: the gates judge against the unfenced ones.
     assert result["broker_ids"] == [1, 3]
+    assert result["fenced_broker_ids"] == [4]
     assert result["under_replicated_partitions"] == [dict(topic="b", partition=0)]
-    assert result["summary"] == dict(brokers=2, controller_id=1, topics=2, partitions=2, under_replicated=1,
-                                     offline=0, at_min_isr=1, below_min_isr=0)
+    assert result["summary"] == dict(brokers=2, fenced_brokers=1, controller_id=1, topics=2, partitions=2,
+                                     under_replicated=1, offline=0, at_min_isr=1, below_min_isr=0)
     assert result["healthy"] is False
     assert result["would_fall_below_min_isr"] == [dict(topic="b", partition=0, isr_after=[], min_insync_replicas=1)]
     assert cluster_state.summarise(brokers, 1, partitions[:1])["healthy"] is True
