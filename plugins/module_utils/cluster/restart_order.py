@@ -59,7 +59,7 @@ def _node(host: str, node_id: Any, roles: Any, label: str, default_roles: Option
     if roles is None:
         raise RestartOrderError(f"{label} host {host} needs kafka_process_roles (controller, or broker,controller "
                                 "for a combined node) in the inventory")
-    parsed = PROCESS_ROLES.get(str(roles).replace(" ", ""))
+    parsed = PROCESS_ROLES.get(str(roles))
     if parsed is None:
         raise RestartOrderError(f"host {host} has kafka_process_roles={roles!r}: use broker, controller or "
                                 "broker,controller")
