@@ -241,12 +241,13 @@ def _acting(answer: dict, consumers: list[str], stop_order: list[str], rolled: l
     full_stop = restart == "full_stop"
     rolling = restart == "rolling"
     before_move = _stops_before_move(answer["settings"])
+    # A journal from before KRaft has no start_together: its full_stop started the last one stopped first.
+    together = list(stop_order[-1:] if start_together is None else start_together)
     if full_stop and not offsets_moved:
         stop = "skip_corrupt_stop" if before_move else "skip_corrupt_stop_after_move"
         groups += [dict(name=host, groups=f"{stop}_first") for host in stop_order[:-1]]
         groups += [dict(name=host, groups=f"{stop}_last") for host in stop_order[-1:]]
     if full_stop:
-        together = stop_order[-1:] if start_together is None else start_together
         groups += [dict(name=host, groups="skip_corrupt_start_first") for host in together]
         groups += [dict(name=host, groups="skip_corrupt_start_then") for host in reversed(stop_order)
                    if host not in together]
@@ -256,7 +257,7 @@ def _acting(answer: dict, consumers: list[str], stop_order: list[str], rolled: l
     groups += [dict(name=host, groups="skip_corrupt_roll_last") for host in to_roll if host in last]
     answer.update(
         action="resume" if answer["resumed"] else "act", stop_order=stop_order, rolled=list(rolled),
-        start_together=list(stop_order[-1:] if start_together is None else start_together),
+        start_together=together,
         stop_brokers_at=("before_move" if before_move else "after_move") if full_stop else None,
         host_groups=groups,
         verify_targets=[dict(topic=t["topic"], partition=t["partition"], target_offset=t["target_offset"])

@@ -710,3 +710,11 @@ def test_an_inventory_that_does_not_fit_the_cluster_refuses_in_one_line(inventor
 def test_an_inventory_of_controllers_only_has_no_brokers():
     with pytest.raises(triage.DecisionInputError, match="no kafka_brokers hosts"):
         decide(inventory={"controller_hosts": ["ctl1"], "controller_ids": [11], "controller_roles": ["controller"]})
+
+
+def test_a_journal_from_before_kraft_starts_the_last_broker_stopped_first():
+    entry = {key: value for key, value in journal("offsets_moved").items() if key != "start_together"}
+    assert groups_of(decide(journal=entry))["skip_corrupt_start_first"] == ["kafka2"]
+    refused = {key: value for key, value in journal("refused").items() if key != "start_together"}
+    assert groups_of({"host_groups": decide(journal=refused)["bring_back"]}) == {
+        "skip_corrupt_bring_back_together": ["kafka2"], "skip_corrupt_bring_back": ["kafka3", "kafka1"]}
