@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import restart_order
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.repair import (
     repair_plan, repair_run, stuck_repair)
 
@@ -23,6 +24,10 @@ OFFSET_STORAGES = ("auto", "zookeeper", "kafka")
 # What broker_restart means when not given: a ZooKeeper-stored group's offsets can move with the brokers
 # stopped, a Kafka-stored group's only through its running group coordinator.
 DEFAULT_RESTART = {"zookeeper": "full_stop", "kafka": "none", "both": "none", "auto": "full_stop"}
+# Where a group's offsets live decides when a full_stop stops the cluster: around the move for ZooKeeper-stored
+# groups (as legacy runbooks do it), after the move for groups whose offsets Kafka holds, since only a running
+# group coordinator can move those.
+KAFKA_STORED = ("kafka", "both")
 PREFERENCES = ("zookeeper", "kafka", "larger")
 # For a group in both stores (a dual-commit legacy consumer): consumer_offset_info and consumer_offset read both
 # (auto), while its members register, and its progress shows first, in ZooKeeper.
@@ -154,27 +159,27 @@ def read_settings(raw: dict) -> dict:
         max_skipped_records=_number(raw.get("max_skipped_records", 10000), "max_skipped_records", integer=True),
         stuck_interval=_number(raw.get("stuck_interval", 10), "stuck_interval"),
         allow_intact_replica=_flag(raw.get("allow_intact_replica", False), "allow_intact_replica"),
+        allow_slow_full_stop=_flag(raw.get("allow_slow_full_stop", False), "allow_slow_full_stop"),
         verify_timeout=_number(raw.get("verify_timeout", 120), "verify_timeout"),
         verify_poll_interval=_number(raw.get("verify_poll_interval", 0.5), "verify_poll_interval", minimum=0.05),
         state_file=str(raw.get("state_file") or "the run journal"),
     )
 
 
-def _broker_hosts(inventory: dict) -> dict[str, int]:
-    """{host: broker.id} from the inventory's broker hosts and their broker_service_id, in inventory order."""
-    names, ids = inventory.get("broker_hosts") or [], inventory.get("broker_ids") or []
-    if len(names) != len(ids):
-        raise DecisionInputError(f"the inventory gives {len(names)} broker hosts but {len(ids)} broker ids")
-    hosts = {}
-    for host, broker_id in zip(names, ids):
-        try:
-            hosts[str(host)] = int(broker_id)
-        except (TypeError, ValueError):
-            raise DecisionInputError(f"broker host {host} needs broker_service_id (its broker.id) in the inventory, "
-                                     f"got {broker_id!r}") from None
-    if not hosts:
+def _nodes(inventory: dict) -> list[dict]:
+    """Every node of the inventory (brokers, KRaft controllers, combined nodes) with its id and roles."""
+    try:
+        nodes = restart_order.read_nodes(dict(inventory, broker_ids=inventory.get("broker_ids") or []))
+    except restart_order.RestartOrderError as error:
+        raise DecisionInputError(str(error)) from None
+    if not any(node["broker"] for node in nodes):
         raise DecisionInputError("the inventory has no kafka_brokers hosts: list every broker with its broker_service_id")
-    return hosts
+    return nodes
+
+
+def _broker_hosts(nodes: list[dict]) -> dict[str, int]:
+    """{host: broker.id} of the nodes that hold partitions, in inventory order."""
+    return {node["host"]: node["node_id"] for node in nodes if node["broker"]}
 
 
 # The answer -------------------------------------------------------------------------------------------------
@@ -183,12 +188,13 @@ def _answer(settings: dict, **fields: Any) -> dict:
     answer = dict(
         need=None, action=None, message="", group=settings["group"], broker_restart=settings["broker_restart"],
         resumed=False, resumed_phase=None, scan_requests={}, watch=None, stuck=[], targets=[], undamaged=[],
-        refusals=[], unreadable_offsets=[], stop_order=[], bring_back=[], host_groups=[], phases=_phases(),
+        refusals=[], unreadable_offsets=[], stop_order=[], start_together=[], stop_brokers_at=None, bring_back=[],
+        host_groups=[], phases=_phases(),
         offset_storage=settings.get("offset_storage", "auto"),
         read_storage=READ_STORAGE.get(settings.get("offset_storage", "auto"), settings.get("offset_storage", "auto")),
         member_storage=MEMBER_STORAGE.get(settings.get("offset_storage", "auto"),
                                           settings.get("offset_storage", "auto")),
-        move=dict(log_offsets=settings["broker_restart"] != "full_stop",
+        move=dict(log_offsets=not _stops_before_move(settings),
                   storage=READ_STORAGE.get(settings.get("offset_storage", "auto"), settings.get("offset_storage", "auto")),
                   prefer_store=settings.get("prefer_store") or None), rolled=[], backup_file=None,
         cluster={}, controller_id=None, broker_ids=[], group_state=[], watched_seconds=0, explicit=False,
@@ -204,32 +210,55 @@ def _phases(**on: bool) -> dict:
     return {name: bool(on.get(name, False)) for name in names}
 
 
-def _stop_order(brokers: dict[str, int], controller_id: Optional[int]) -> list[str]:
-    """Every broker host, the active controller last: it would otherwise move its controllership at each stop."""
-    hosts = list(brokers)
-    controller = [host for host in hosts if brokers[host] == controller_id]
-    return [host for host in hosts if host not in controller] + controller
+def _stops_before_move(settings: dict) -> bool:
+    """A full_stop of a ZooKeeper-stored group stops the cluster while the offsets move; any other run moves them
+    with the cluster running (a Kafka-stored group's offsets move only through its running group coordinator)."""
+    return settings["broker_restart"] == "full_stop" and settings.get("offset_storage", "auto") not in KAFKA_STORED
 
 
-def _acting(answer: dict, consumers: list[str], stop_order: list[str], rolled: list[str], offsets_moved: bool) -> dict:
-    """Phases and host groups of a run that acts (fresh or resumed)."""
+def _restart_plan(nodes: list[dict], cluster: dict, settings: dict) -> dict:
+    """The order of the run's broker restart: {stop_order, start_together, refusal}. stop_order is the stop order of
+    a full_stop, the restart order of a rolling run; start_together the nodes a full_stop starts at once first."""
+    try:
+        mode = restart_order.metadata_mode(nodes, cluster)
+    except restart_order.RestartOrderError as error:
+        raise DecisionInputError(str(error)) from None
+    controller_id = cluster.get("controller_id")
+    if settings["broker_restart"] == "rolling":
+        return dict(stop_order=restart_order.rolling(nodes, mode, controller_id, brokers_only=True)["order"],
+                    start_together=[], refusal=None)
+    plan = restart_order.full_stop(nodes, mode, controller_id, settings["allow_slow_full_stop"])
+    return dict(stop_order=plan["stop"], start_together=plan["start_together"],
+                refusal=plan["refusal"] if settings["broker_restart"] == "full_stop" else None)
+
+
+def _acting(answer: dict, consumers: list[str], stop_order: list[str], rolled: list[str], offsets_moved: bool,
+            start_together: Optional[list[str]] = None) -> dict:
+    """Phases and host groups of a run that acts (fresh or resumed). ``start_together``: the nodes a full_stop
+    starts at once first (KRaft controllers; the ZooKeeper-mode controller alone, the last one stopped)."""
     restart = answer["broker_restart"]
     groups = [dict(name=host, groups="skip_corrupt_consumers") for host in consumers]
     full_stop = restart == "full_stop"
     rolling = restart == "rolling"
+    before_move = _stops_before_move(answer["settings"])
+    # A journal from before KRaft has no start_together: its full_stop started the last one stopped first.
+    together = list(stop_order[-1:] if start_together is None else start_together)
     if full_stop and not offsets_moved:
-        groups += [dict(name=host, groups="skip_corrupt_stop_first") for host in stop_order[:-1]]
-        groups += [dict(name=host, groups="skip_corrupt_stop_last") for host in stop_order[-1:]]
+        stop = "skip_corrupt_stop" if before_move else "skip_corrupt_stop_after_move"
+        groups += [dict(name=host, groups=f"{stop}_first") for host in stop_order[:-1]]
+        groups += [dict(name=host, groups=f"{stop}_last") for host in stop_order[-1:]]
     if full_stop:
-        starts = list(reversed(stop_order))
-        groups += [dict(name=host, groups="skip_corrupt_start_first") for host in starts[:1]]
-        groups += [dict(name=host, groups="skip_corrupt_start_then") for host in starts[1:]]
+        groups += [dict(name=host, groups="skip_corrupt_start_first") for host in together]
+        groups += [dict(name=host, groups="skip_corrupt_start_then") for host in reversed(stop_order)
+                   if host not in together]
     to_roll = [host for host in stop_order if host not in rolled] if rolling else []
     last = stop_order[-1:] if rolling else []
     groups += [dict(name=host, groups="skip_corrupt_roll_first") for host in to_roll if host not in last]
     groups += [dict(name=host, groups="skip_corrupt_roll_last") for host in to_roll if host in last]
     answer.update(
         action="resume" if answer["resumed"] else "act", stop_order=stop_order, rolled=list(rolled),
+        start_together=together,
+        stop_brokers_at=("before_move" if before_move else "after_move") if full_stop else None,
         host_groups=groups,
         verify_targets=[dict(topic=t["topic"], partition=t["partition"], target_offset=t["target_offset"])
                         for t in answer["targets"]],
@@ -257,7 +286,8 @@ def _resume(settings: dict, journal: dict, consumers: list[str]) -> dict:
         controller_id=plan.get("controller_id"), broker_ids=plan.get("broker_ids") or [],
         explicit=bool(plan.get("explicit")), backup_file=journal.get("backup_file"))
     answer = _acting(answer, consumers, list(journal.get("stop_order") or []),
-                     list(journal.get("rolled") or []), offsets_moved=phase == "offsets_moved")
+                     list(journal.get("rolled") or []), offsets_moved=phase == "offsets_moved",
+                     start_together=journal.get("start_together"))
     answer["journal_moving"] = dict(phase="moving_offsets")
     answer["message"] = (
         f"Resuming the run of {journal.get('started_at', 'an earlier run')} for group {settings['group']} at phase "
@@ -267,14 +297,21 @@ def _resume(settings: dict, journal: dict, consumers: list[str]) -> dict:
     return answer
 
 
-def _bring_back(journal: dict) -> list[str]:
-    """Brokers an earlier run may have left stopped: it stopped them all (full_stop) and then failed or refused
-    before it started them again. Starting a broker that runs only checks its health."""
+def _bring_back(journal: dict) -> list[dict]:
+    """Nodes an earlier run may have left stopped, as host groups: it stopped them all (a full_stop of a
+    ZooKeeper-stored group, which stops before the move) and then failed or refused before it started them
+    again. The nodes it starts at once come first (KRaft controllers: a lone voter elects no leader), then the
+    others in reverse stop order. Starting a node that runs only checks its health."""
     if not journal or journal.get("phase") in (None, "complete") + RESUMED_PHASES:
         return []
-    if journal.get("broker_restart") != "full_stop":
+    if journal.get("broker_restart") != "full_stop" or journal.get("offset_storage") in KAFKA_STORED:
         return []
-    return list(reversed(journal.get("stop_order") or []))
+    stop_order = list(journal.get("stop_order") or [])
+    together = journal.get("start_together")
+    together = stop_order[-1:] if together is None else list(together)
+    return ([dict(name=host, groups="skip_corrupt_bring_back_together") for host in together]
+            + [dict(name=host, groups="skip_corrupt_bring_back") for host in reversed(stop_order)
+               if host not in together])
 
 
 # The preflight ----------------------------------------------------------------------------------------------
@@ -540,7 +577,8 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
     Raises DecisionInputError when a setting or the inventory cannot be used.
     """
     settings = read_settings(settings)
-    brokers = _broker_hosts(inventory)
+    nodes = _nodes(inventory)
+    brokers = _broker_hosts(nodes)
     consumers = [str(host) for host in inventory.get("consumers") or []]
     journal = journal or {}
     if journal.get("repair_phase") in repair_run.RESUMED_PHASES:
@@ -574,10 +612,10 @@ def decide(settings: dict, inventory: dict, journal: Optional[dict] = None, samp
                       f"dual.commit.enabled), and they disagree: {_shown(sample['disagree'])}. Rerun with "
                       "prefer_store=larger (what such a consumer starts from), zookeeper or kafka; the skip then "
                       "writes both stores. Nothing was changed.")
-    if storage in ("kafka", "both") and settings["broker_restart"] == "full_stop":
-        return refuse(f"broker_restart=full_stop stops every broker, but group {settings['group']} keeps its offsets "
-                      "in Kafka, whose group coordinator must run to move them: rerun with broker_restart=none (the "
-                      "default for such groups) or rolling. Nothing was changed.")
+    restart_plan = _restart_plan(nodes, cluster, settings)
+    if restart_plan["refusal"]:
+        return refuse(restart_plan["refusal"])
+    answer.update(stop_order=restart_plan["stop_order"], start_together=restart_plan["start_together"])
     if watch is not None:
         watch = _of_storage(watch, storage, settings["prefer_store"])
     if answer["unreadable_offsets"]:
@@ -706,12 +744,13 @@ def _conclude(answer: dict, settings: dict, consumers: list[str], brokers: dict[
         answer.update(action="nothing", message=(f"Group {settings['group']} is not stuck: {state}. Nothing to do, "
                                                  "nothing was changed."))
         return answer
-    answer = _acting(answer, consumers, _stop_order(brokers, answer["controller_id"]), [],
-                     offsets_moved=False)
+    answer = _acting(answer, consumers, answer["stop_order"], [], offsets_moved=False,
+                     start_together=answer["start_together"])
     entry = journal_entry(answer, started_at)
     # Until the offsets move, a rerun decides afresh: the journal matters before then only to bring back the
-    # brokers a full_stop run stopped, so other runs write it first when the offsets are about to move.
-    answer["journal_planned"] = entry if answer["broker_restart"] == "full_stop" else None
+    # brokers a full_stop run stopped before the move, so other runs write it first when the offsets are about to
+    # move.
+    answer["journal_planned"] = entry if answer["stop_brokers_at"] == "before_move" else None
     answer["journal_moving"] = dict(entry, phase="moving_offsets")
     lost = sum(target["records_skipped"] for target in targets)
     answer["message"] = (f"Group {settings['group']} is stuck on {len(targets)} partition(s): "
@@ -726,7 +765,8 @@ def journal_entry(answer: dict, started_at: str) -> dict:
     return dict(
         phase="planned", started_at=started_at, group=answer["group"], broker_restart=answer["broker_restart"],
         offset_storage=answer["offset_storage"], prefer_store=answer["move"].get("prefer_store"),
-        stop_order=answer["stop_order"], rolled=[], backup_file=None, report=None, refusal=None,
+        stop_order=answer["stop_order"], start_together=answer["start_together"], rolled=[], backup_file=None,
+        report=None, refusal=None,
         decision={key: answer[key] for key in ("targets", "stuck", "undamaged", "cluster", "controller_id",
                                                "broker_ids", "explicit")})
 
@@ -760,7 +800,8 @@ def after_offset_change(answer: dict, result: dict, check_mode: bool = False) ->
     else:
         reason = str(result.get("msg") or "no reason given").rstrip(".")
     restart = answer["broker_restart"]
-    if restart == "full_stop":
+    stopped_first = answer.get("stop_brokers_at") == "before_move"
+    if stopped_first:
         brokers = (f"The brokers this run stopped ({', '.join(answer['stop_order'])}) are started again, each "
                    "gated on health, before the run ends.")
     elif restart == "rolling":
@@ -771,7 +812,10 @@ def after_offset_change(answer: dict, result: dict, check_mode: bool = False) ->
                     "state with restore_offsets.yml." if changed else "No offset changed.")
     todo = (f"Find out why, then rerun -e consumer_group={answer['group']}: the rerun reads the cluster afresh. "
             "The group's consumers stay stopped until then.")
-    phases = dict(answer["phases"], roll_brokers=False, start_consumers=False, verify=False, report=False)
+    # A full_stop that moves first has stopped nothing yet: it stops nothing now either.
+    phases = dict(answer["phases"], roll_brokers=False, start_consumers=False, verify=False, report=False,
+                  stop_brokers=answer["phases"]["stop_brokers"] and stopped_first,
+                  start_brokers=answer["phases"]["start_brokers"] and stopped_first)
     message = f"The offset change did not happen: {reason}. {what_changed} {brokers} {todo}"
     answer.update(phases=phases, outcome=dict(moved=False, changed=changed, message=message),
                   backup_file=result.get("backup_file") or answer.get("backup_file"))

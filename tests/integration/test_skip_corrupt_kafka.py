@@ -80,15 +80,26 @@ def test_a_stuck_kafka_group_is_skipped_with_the_brokers_untouched_and_reads_eve
     assert "is not stuck" in output and total_changed(output) == 0, output[-4000:]
 
 
-def test_full_stop_is_refused_for_a_kafka_group_before_anything_stops(lab, stuck_kafka_group):
-    group, _broken = stuck_kafka_group
-    processes_before = lab_processes(lab)
+def test_full_stop_of_a_kafka_group_moves_the_offsets_first_then_restarts_every_broker(lab, stuck_kafka_group, tmp_path):
+    """Only a running group coordinator moves a Kafka-stored group's offsets: the move comes first, then the full
+    stop and start of the cluster, then the consumers."""
+    group, broken = stuck_kafka_group
+    brokers_before = {k: v for k, v in lab_processes(lab).items() if k.startswith("kafka")}
 
-    code, output = run_playbook(group, extra={"broker_restart": "full_stop"})
+    code, output = run_playbook(group, extra={"broker_restart": "full_stop", "report_dir": str(tmp_path)})
 
-    assert code != 0
-    assert "keeps its offsets in Kafka, whose group coordinator must run to move them" in output
-    assert lab_processes(lab) == processes_before
+    assert code == 0, output[-4000:]
+    plays = [line for line in output.splitlines() if line.startswith("PLAY [")]
+    move = next(i for i, line in enumerate(plays) if line.startswith("PLAY [Move the committed offsets"))
+    stop = next(i for i, line in enumerate(plays) if "now the offsets moved (full_stop)" in line)
+    assert move < stop, plays
+    brokers_after = {k: v for k, v in lab_processes(lab).items() if k.startswith("kafka")}
+    assert all(brokers_after[name] != pid for name, pid in brokers_before.items()), "a broker was not restarted"
+    assert lab.status()["brokers"] == [1, 2, 3]
+    assert lab.kafka_group_offsets(group)[(group, 1)] > broken["last_offset"]
+    report = latest_report(tmp_path, group)
+    assert report["settings"]["broker_restart"] == "full_stop" and report["settings"]["offset_storage"] == "kafka"
+    assert journal(group)["phase"] == "complete"
 
 
 def test_the_backup_restores_the_stuck_offsets_and_the_report_lists_the_group(lab, stuck_kafka_group, tmp_path):

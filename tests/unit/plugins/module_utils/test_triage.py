@@ -415,13 +415,15 @@ def test_a_resumed_rolling_run_rolls_only_the_brokers_not_yet_rolled():
 def test_a_rerun_before_the_offsets_moved_decides_afresh_starting_what_full_stop_left_stopped(phase):
     answer = decide(journal=journal(phase))
     assert answer["need"] == "sample" and not answer["resumed"]
-    assert answer["bring_back"] == ["kafka2", "kafka3", "kafka1"]
+    assert groups_of({"host_groups": answer["bring_back"]}) == {"skip_corrupt_bring_back_together": ["kafka2"],
+                                                               "skip_corrupt_bring_back": ["kafka3", "kafka1"]}
     assert answer["host_groups"] == [], "the phases' hosts come with the fresh decision"
 
 
 @pytest.mark.parametrize("entry", [
     {}, {"phase": "complete", "broker_restart": "full_stop", "stop_order": ["kafka1"]},
     {"phase": "planned", "broker_restart": "none", "stop_order": ["kafka1"]},
+    {"phase": "refused", "broker_restart": "full_stop", "offset_storage": "kafka", "stop_order": ["kafka1"]},
 ])
 def test_nothing_to_bring_back_after_a_complete_run_or_without_full_stop(entry):
     assert decide(journal=entry)["bring_back"] == []
@@ -520,11 +522,34 @@ def journal_of(answer):
     return answer["journal_moving"]
 
 
-def test_a_kafka_group_refuses_full_stop():
-    answer = decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)]))
-    assert answer["action"] == "refuse"
-    assert answer["message"].startswith("broker_restart=full_stop stops every broker, but group billing keeps its "
-                                        "offsets in Kafka")
+def test_full_stop_of_a_kafka_group_moves_the_offsets_first_then_stops_and_starts_the_cluster():
+    answer = decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)], controller=2),
+                    scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and answer["stop_brokers_at"] == "after_move"
+    assert answer["move"]["log_offsets"], "the brokers run while the offsets move"
+    assert groups_of(answer) == {
+        "skip_corrupt_consumers": ["app1"],
+        "skip_corrupt_stop_after_move_first": ["kafka1", "kafka3"], "skip_corrupt_stop_after_move_last": ["kafka2"],
+        "skip_corrupt_start_first": ["kafka2"], "skip_corrupt_start_then": ["kafka3", "kafka1"]}
+    assert answer["phases"]["stop_brokers"] and answer["phases"]["move_offsets"] and answer["phases"]["start_brokers"]
+    assert answer["journal_planned"] is None, "nothing is stopped before the offsets moved: nothing to bring back"
+
+
+def test_a_refused_move_of_a_kafka_group_under_full_stop_stops_no_broker():
+    answer = triage.after_offset_change(
+        decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)]), scans=DAMAGED_EVERYWHERE),
+        {"failed": True, "msg": "x"})
+    assert "The brokers were not touched." in answer["outcome"]["message"]
+    assert not answer["phases"]["stop_brokers"] and not answer["phases"]["start_brokers"]
+
+
+def test_a_resumed_full_stop_of_a_kafka_group_whose_offsets_moved_only_starts_the_cluster():
+    planned = decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)], controller=2),
+                     scans=DAMAGED_EVERYWHERE)
+    entry = {**triage.journal_entry(planned, "t"), "phase": "offsets_moved"}
+    answer = decide(journal=entry)
+    assert groups_of(answer) == {"skip_corrupt_consumers": ["app1"], "skip_corrupt_start_first": ["kafka2"],
+                                 "skip_corrupt_start_then": ["kafka3", "kafka1"]}
 
 
 def test_a_kafka_group_may_roll_the_brokers_after_the_move():
@@ -554,9 +579,11 @@ def test_a_group_in_both_stores_that_disagree_asks_which_wins():
     assert zookeeper["targets"][0]["committed_offset"] == 20
 
 
-def test_full_stop_is_refused_for_a_group_in_both_stores():
-    answer = decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)], zookeeper=True))
-    assert answer["action"] == "refuse" and "keeps its offsets in Kafka" in answer["message"]
+def test_full_stop_of_a_group_in_both_stores_moves_the_offsets_first():
+    answer = decide(settings(broker_restart="full_stop"), sample=kafka_sample([offset(1, 20)], zookeeper=True),
+                    scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and answer["stop_brokers_at"] == "after_move"
+    assert "skip_corrupt_stop_first" not in groups_of(answer)
 
 
 def test_a_bad_prefer_store_is_refused():
@@ -600,3 +627,94 @@ def test_without_consumer_hosts_the_skip_is_reported_but_not_verified():
     assert answer["action"] == "act"
     assert not answer["phases"]["verify"] and answer["phases"]["report"]
     assert not answer["phases"]["stop_consumers"] and not answer["phases"]["start_consumers"]
+
+
+# KRaft --------------------------------------------------------------------------------------------------------
+
+SPLIT = {"broker_hosts": ["kafka1", "kafka2", "kafka3"], "broker_ids": [1, 2, 3],
+         "controller_hosts": ["ctl1", "ctl2", "ctl3"], "controller_ids": [11, 12, 13],
+         "controller_roles": ["controller"] * 3, "consumers": ["app1"]}
+COMBINED = {"broker_hosts": ["kafka1", "kafka2", "kafka3"], "broker_ids": [1, 2, 3],
+            "broker_roles": ["broker,controller"] * 3, "consumers": ["app1"]}
+
+
+def kraft_sample(controller):
+    result = sample([offset(1, 20)], controller=controller)
+    result["cluster"]["metadata_mode"] = "kraft"
+    return result
+
+
+def test_full_stop_on_kraft_stops_brokers_then_controllers_leader_last_and_starts_controllers_first():
+    answer = decide(settings(broker_restart="full_stop"), inventory=SPLIT, sample=kraft_sample(12),
+                    scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and answer["stop_brokers_at"] == "before_move"
+    assert answer["stop_order"] == ["kafka1", "kafka2", "kafka3", "ctl1", "ctl3", "ctl2"]
+    assert groups_of(answer) == {
+        "skip_corrupt_consumers": ["app1"],
+        "skip_corrupt_stop_first": ["kafka1", "kafka2", "kafka3", "ctl1", "ctl3"], "skip_corrupt_stop_last": ["ctl2"],
+        "skip_corrupt_start_first": ["ctl1", "ctl3", "ctl2"], "skip_corrupt_start_then": ["kafka3", "kafka2", "kafka1"]}
+    assert answer["journal_planned"]["start_together"] == ["ctl1", "ctl3", "ctl2"]
+
+
+def test_a_rerun_after_a_kraft_full_stop_starts_the_controllers_together_first():
+    planned = decide(settings(broker_restart="full_stop"), inventory=SPLIT, sample=kraft_sample(12),
+                     scans=DAMAGED_EVERYWHERE)
+    answer = decide(inventory=SPLIT, journal={**planned["journal_planned"], "phase": "refused"})
+    assert groups_of({"host_groups": answer["bring_back"]}) == {
+        "skip_corrupt_bring_back_together": ["ctl1", "ctl3", "ctl2"],
+        "skip_corrupt_bring_back": ["kafka3", "kafka2", "kafka1"]}
+
+
+def test_full_stop_on_combined_kraft_nodes_is_refused_unless_the_wait_is_accepted():
+    refused = decide(settings(broker_restart="full_stop"), inventory=COMBINED, sample=kraft_sample(3))
+    assert refused["action"] == "refuse" and refused["host_groups"] == []
+    assert refused["message"].startswith("broker_restart=full_stop on KRaft with combined broker,controller nodes "
+                                         "(kafka1, kafka2, kafka3) is slow")
+    assert "-e allow_slow_full_stop=true" in refused["message"] and "\n" not in refused["message"]
+    allowed = decide(settings(broker_restart="full_stop", allow_slow_full_stop=True), inventory=COMBINED,
+                     sample=kraft_sample(3), scans=DAMAGED_EVERYWHERE)
+    assert allowed["action"] == "act" and allowed["stop_order"] == ["kafka1", "kafka2", "kafka3"]
+    assert groups_of(allowed)["skip_corrupt_start_first"] == ["kafka1", "kafka2", "kafka3"]
+    assert "skip_corrupt_start_then" not in groups_of(allowed)
+
+
+@pytest.mark.parametrize("inventory, leader, first, last", [
+    (SPLIT, 12, ["kafka1", "kafka2"], ["kafka3"]),
+    (COMBINED, 1, ["kafka2", "kafka3"], ["kafka1"]),
+])
+def test_rolling_on_kraft_restarts_only_the_brokers_a_combined_quorum_leader_last(inventory, leader, first, last):
+    answer = decide(settings(broker_restart="rolling"), inventory=inventory, sample=kraft_sample(leader),
+                    scans=DAMAGED_EVERYWHERE)
+    assert groups_of(answer) == {"skip_corrupt_consumers": ["app1"], "skip_corrupt_roll_first": first,
+                                 "skip_corrupt_roll_last": last}
+
+
+def test_none_on_kraft_leaves_every_node_alone():
+    answer = decide(settings(broker_restart="none"), inventory=COMBINED, sample=kraft_sample(1),
+                    scans=DAMAGED_EVERYWHERE)
+    assert answer["action"] == "act" and groups_of(answer) == {"skip_corrupt_consumers": ["app1"]}
+
+
+@pytest.mark.parametrize("inventory, cluster_mode, match", [
+    ({**SPLIT, "controller_roles": None}, "kraft", "controller host ctl1 needs kafka_process_roles"),
+    (INVENTORY, "kraft", "the cluster runs KRaft but the inventory names no controller"),
+    (SPLIT, "zookeeper", "the cluster runs in ZooKeeper mode but the inventory names KRaft controllers"),
+])
+def test_an_inventory_that_does_not_fit_the_cluster_refuses_in_one_line(inventory, cluster_mode, match):
+    result = sample([offset(1, 20)])
+    result["cluster"]["metadata_mode"] = cluster_mode
+    with pytest.raises(triage.DecisionInputError, match=match):
+        decide(inventory=inventory, sample=result)
+
+
+def test_an_inventory_of_controllers_only_has_no_brokers():
+    with pytest.raises(triage.DecisionInputError, match="no kafka_brokers hosts"):
+        decide(inventory={"controller_hosts": ["ctl1"], "controller_ids": [11], "controller_roles": ["controller"]})
+
+
+def test_a_journal_from_before_kraft_starts_the_last_broker_stopped_first():
+    entry = {key: value for key, value in journal("offsets_moved").items() if key != "start_together"}
+    assert groups_of(decide(journal=entry))["skip_corrupt_start_first"] == ["kafka2"]
+    refused = {key: value for key, value in journal("refused").items() if key != "start_together"}
+    assert groups_of({"host_groups": decide(journal=refused)["bring_back"]}) == {
+        "skip_corrupt_bring_back_together": ["kafka2"], "skip_corrupt_bring_back": ["kafka3", "kafka1"]}
