@@ -16,6 +16,9 @@ options:
         reassignments), as C(host:port).
       - When omitted, every broker registered under C(/brokers/ids) is used, with the endpoint whose listener
         speaks O(kafka_security_protocol).
+      - A KRaft cluster has no C(/brokers/ids) to find them in; there the modules that read cluster metadata
+        (M(kafka_ops.remediation.cluster_info), M(kafka_ops.remediation.broker_wait)) read it from these brokers
+        when O(zk_hosts) is not set.
     type: list
     elements: str
   kafka_security_protocol:

@@ -48,8 +48,7 @@ def controller_unready(quorum: Optional[dict[str, Any]], node_id: int, gate: str
         return "the controller quorum could not be read"
     voters = {voter["node_id"]: voter for voter in quorum["voters"]}
     if gate == "not_leader":
-        return f"it is still the quorum leader (epoch {quorum['leader_epoch']})" if quorum["leader_id"] == node_id \
-            else None
+        return f"leader epoch {quorum['leader_epoch']}" if quorum["leader_id"] == node_id else None
     if gate == "voter":
         return None if node_id in voters else f"not among the voters {sorted(voters)}"
     if gate == "quorum_leader":
@@ -220,6 +219,6 @@ class BrokerGates:
                            f"{timeouts['port']:g} s"))
         stages.append(Stage(
             "not_leader", timeouts["leader"], lambda: self._quorum_gate("not_leader"),
-            lambda unready: (f"{who} is still the controller quorum leader after {timeouts['leader']:g} s: "
-                             f"{unready[0]['reason'] if unready else 'no answer'}{self._seen_error()}")))
+            lambda unready: (f"{who} is still the controller quorum leader after {timeouts['leader']:g} s "
+                             f"({unready[0]['reason'] if unready else 'no answer'}){self._seen_error()}")))
         return stages

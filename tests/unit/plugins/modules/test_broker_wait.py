@@ -211,8 +211,7 @@ def test_kraft_absent_controller_waits_until_it_no_longer_leads():
     leading = run_module(broker_wait.main, dict(KRAFT, broker_id=1, state="absent", role="controller",
                                                 leader_timeout=0.05), None, kafka=kraft())
     assert leading["failed_stage"] == "not_leader"
-    assert leading["msg"] == ("controller 1 is still the controller quorum leader after 0.05 s: it is still the "
-                              "quorum leader (epoch 7)")
+    assert leading["msg"] == "controller 1 is still the controller quorum leader after 0.05 s (leader epoch 7)"
 
 
 class FlakyQuorum(FakeCluster):
