@@ -482,7 +482,12 @@ def _wait_registered(broker_ids: list[int]) -> None:
 
 
 def start_brokers(order: list[int] | None = None) -> None:
-    """Start brokers (the given order, else 1..3) and wait until all are registered and in sync."""
+    """Start brokers (the given order, else 1..3) and wait until all are registered and in sync. On KRaft every
+    stopped controller starts first: a broker cannot register without a quorum leader."""
+    if layout.mode() == layout.KRAFT:
+        for node_id in layout.CONTROLLERS:
+            if controller_service(node_id).pid() is None:
+                _start_service(controller_service(node_id))
     for broker_id in order or list(layout.BROKERS):
         service = broker_service(broker_id)
         if service.pid() is None:
