@@ -44,11 +44,10 @@ def read_brokers_and_partitions(zk, topics: Optional[Iterable[str]] = None, defa
 
     paths = [f"/brokers/ids/{broker_id}" for broker_id in broker_ids] + ["/controller"]
     paths += [f"/brokers/topics/{topic}" for topic in wanted] + [f"/config/topics/{topic}" for topic in wanted]
-    nodes = iter(zk.read_nodes(paths))
-    brokers = [cluster_state.parse_broker(broker_id, found[0])
-               for broker_id, found in zip(broker_ids, nodes) if found is not None]
-    controller = next(nodes)
-    controller_id = cluster_state.parse_controller(controller[0] if controller else None)
+    nodes = iter(zk.read_data(paths))
+    brokers = [cluster_state.parse_broker(broker_id, raw)
+               for broker_id, raw in zip(broker_ids, nodes) if raw is not None]
+    controller_id = cluster_state.parse_controller(next(nodes))
     assignments = [next(nodes) for _topic in wanted]
     configs = [next(nodes) for _topic in wanted]
 
@@ -56,14 +55,21 @@ def read_brokers_and_partitions(zk, topics: Optional[Iterable[str]] = None, defa
     for topic, assignment, config in zip(wanted, assignments, configs):
         if assignment is None:
             continue  # deleted between listing and reading
-        min_isr = cluster_state.parse_min_insync_replicas(config[0] if config else None, default_min_insync_replicas)
-        for partition, replicas in sorted(cluster_state.parse_assignment(topic, assignment[0]).items()):
+        min_isr = cluster_state.parse_min_insync_replicas(config, default_min_insync_replicas)
+        for partition, replicas in sorted(cluster_state.parse_assignment(topic, assignment).items()):
             layout.append((topic, partition, replicas, min_isr))
-    states = zk.read_nodes([f"/brokers/topics/{t}/partitions/{p}/state" for t, p, _replicas, _min_isr in layout])
+    # Each batch of states is parsed as it arrives, while ZooKeeper still answers the next ones.
+    states = zk.read_data([f"/brokers/topics/{t}/partitions/{p}/state" for t, p, _replicas, _min_isr in layout],
+                          parse_partition_states)
     live = {broker["id"] for broker in brokers}
     partitions = [
-        cluster_state.judge_partition(topic, partition, replicas,
-                                      cluster_state.parse_partition_state(state[0] if state else None), min_isr, live)
+        cluster_state.judge_partition(topic, partition, replicas, state, min_isr, live)
         for (topic, partition, replicas, min_isr), state in zip(layout, states)
     ]
     return brokers, controller_id, partitions
+
+
+def parse_partition_states(raws: list[Optional[bytes]]) -> list[dict[str, Any]]:
+    """cluster_state.parse_partition_state of each state node's data (None: no node)."""
+    parse = cluster_state.parse_partition_state
+    return [parse(raw) for raw in raws]

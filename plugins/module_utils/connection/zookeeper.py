@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import struct
 import traceback
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 try:
     from kazoo.client import KazooClient
@@ -20,7 +20,7 @@ try:
         EXCEPTIONS,
     )
     from kazoo.handlers.threading import KazooTimeoutError
-    from kazoo.protocol.serialization import MultiHeader, read_buffer, read_string, write_string
+    from kazoo.protocol.serialization import read_string
     from kazoo.protocol.states import KeeperState, ZnodeStat
     from kazoo.retry import KazooRetry
 except ImportError:
@@ -39,6 +39,10 @@ _OP_MULTI_READ = 22
 _OP_ERROR = -1
 _INT = struct.Struct("!i")
 _STAT = struct.Struct("!qqqqiiiqiiq")
+# A multi header (type, done, err) and, in a request, the path's length that follows it.
+_MULTI_HEADER = struct.Struct("!i?i")
+_MULTI_OP = struct.Struct("!i?ii")
+_MULTI_DONE = _MULTI_HEADER.pack(-1, True, -1)
 
 
 def zookeeper_argument_spec() -> dict[str, Any]:
@@ -188,6 +192,14 @@ class ZooKeeper:
         """(data, stat) for every path in order, None where the node does not exist."""
         return self._bulk([(_OP_GET_DATA, path) for path in paths])
 
+    def read_data(self, paths: Sequence[str], convert: Optional[Callable[[list], list]] = None) -> list[Any]:
+        """The data of every path in order (None where the node does not exist), without stats.
+
+        convert, when given, maps each batch of answers to what is returned for it, and runs as each batch
+        arrives, so that parsing a big read overlaps ZooKeeper's work on the batches still to come.
+        """
+        return self._bulk([(_OP_GET_DATA, path) for path in paths], with_stat=False, convert=convert)
+
     def list_children(self, paths: Sequence[str]) -> list[Optional[list[str]]]:
         """Sorted child names for every path in order, None where the node does not exist."""
         found = self._bulk([(_OP_GET_CHILDREN, path) for path in paths])
@@ -212,12 +224,13 @@ class ZooKeeper:
                 raise ValueError(f"unknown transaction operation {kind!r}")
         return self.wait(transaction.commit_async())
 
-    def _bulk(self, operations: list[tuple[int, str]]) -> list[Any]:
+    def _bulk(self, operations: list[tuple[int, str]], with_stat: bool = True,
+              convert: Optional[Callable[[list], list]] = None) -> list[Any]:
         if not operations:
             return []
         if self._multi_read is None:
             try:
-                results = self._bulk_multi_read(operations)
+                results = self._bulk_multi_read(operations, with_stat, convert)
                 self._multi_read = True
                 return results
             except (UnimplementedError, ConnectionLoss):
@@ -225,24 +238,28 @@ class ZooKeeper:
                 # pipelined single reads are the fallback for the rest of the run.
                 self._multi_read = False
         if self._multi_read:
-            return self.retry(self._bulk_multi_read, operations)
-        return self._bulk_pipelined(operations)
+            return self.retry(self._bulk_multi_read, operations, with_stat, convert)
+        results = self._bulk_pipelined(operations, with_stat)
+        return convert(results) if convert else results
 
-    def _bulk_multi_read(self, operations: list[tuple[int, str]]) -> list[Any]:
+    def _bulk_multi_read(self, operations: list[tuple[int, str]], with_stat: bool,
+                         convert: Optional[Callable[[list], list]]) -> list[Any]:
         # kazoo has no multi read, but ZooKeeper 3.6+ does: one request answers a thousand reads, where
-        # kazoo's per-request overhead makes even pipelined single reads cost ~0.2 ms each.
+        # kazoo's per-request overhead makes even pipelined single reads cost ~0.2 ms each. Every batch is sent
+        # before the first answer is awaited, and each answer is converted while ZooKeeper serves the next ones.
         pending = []
         for start in range(0, len(operations), MULTI_READ_BATCH):
-            request = MultiRead(self.chroot, operations[start:start + MULTI_READ_BATCH])
+            request = MultiRead(self.chroot, operations[start:start + MULTI_READ_BATCH], with_stat)
             async_result = self.client.handler.async_result()
             self.client._call(request, async_result)  # pylint: disable=protected-access
             pending.append(async_result)
         results: list[Any] = []
         for async_result in pending:
-            results.extend(self.wait(async_result))
+            batch = self.wait(async_result)
+            results.extend(convert(batch) if convert else batch)
         return results
 
-    def _bulk_pipelined(self, operations: list[tuple[int, str]]) -> list[Any]:
+    def _bulk_pipelined(self, operations: list[tuple[int, str]], with_stat: bool) -> list[Any]:
         def submit():
             return [
                 self.client.get_async(path) if op == _OP_GET_DATA else self.client.get_children_async(path)
@@ -250,45 +267,59 @@ class ZooKeeper:
             ]
 
         results = []
-        for async_result in self.retry(submit):
+        for (op, _path), async_result in zip(operations, self.retry(submit)):
             try:
-                results.append(self.wait(async_result))
+                answer = self.wait(async_result)
             except NoNodeError:
                 results.append(None)
+                continue
+            results.append(answer[0] if op == _OP_GET_DATA and not with_stat else answer)
         return results
 
 
 class MultiRead:
-    """ZooKeeper's multiRead request (opcode 22) for getData and getChildren, in kazoo's request shape."""
+    """ZooKeeper's multiRead request (opcode 22) for getData and getChildren, in kazoo's request shape.
+
+    getData answers are (data, stat), or only data when with_stat is false. kazoo's reader thread runs
+    serialize() and deserialize() once per thousand reads, so both work on the bytes directly.
+    """
 
     type = _OP_MULTI_READ
 
-    def __init__(self, chroot: str, operations: list[tuple[int, str]]) -> None:
+    def __init__(self, chroot: str, operations: list[tuple[int, str]], with_stat: bool = True) -> None:
         self.chroot = chroot
         self.operations = operations
+        self.with_stat = with_stat
 
-    def serialize(self) -> bytearray:
-        body = bytearray()
+    def serialize(self) -> bytes:
+        parts = []
         for op, path in self.operations:
-            full_path = (self.chroot + path).rstrip("/") or "/"
-            body += MultiHeader(op, False, -1).serialize()
-            body += write_string(full_path)
-            body += b"\x00"  # no watch
-        body += MultiHeader(-1, True, -1).serialize()
-        return body
+            full_path = ((self.chroot + path).rstrip("/") or "/").encode("utf-8")
+            # The header, the path, and no watch.
+            parts += (_MULTI_OP.pack(op, False, -1, len(full_path)), full_path, b"\x00")
+        parts.append(_MULTI_DONE)
+        return b"".join(parts)
 
     def deserialize(self, buffer: bytes, offset: int) -> list[Any]:
         results: list[Any] = []
+        append = results.append
+        header = _MULTI_HEADER.unpack_from
+        length_of = _INT.unpack_from
+        with_stat = self.with_stat
         while True:
-            header, offset = MultiHeader.deserialize(buffer, offset)
-            if header.done:
+            op, done, _error = header(buffer, offset)
+            offset += _MULTI_HEADER.size
+            if done:
                 return results
-            if header.type == _OP_GET_DATA:
-                data, offset = read_buffer(buffer, offset)
-                stat = ZnodeStat._make(_STAT.unpack_from(buffer, offset))
+            if op == _OP_GET_DATA:
+                length = length_of(buffer, offset)[0]
+                offset += _INT.size
+                # A node without data answers length -1; read_nodes has always returned b"" for it.
+                data = buffer[offset:offset + length] if length > 0 else b""
+                offset += max(length, 0)
+                append((data, ZnodeStat._make(_STAT.unpack_from(buffer, offset))) if with_stat else data)
                 offset += _STAT.size
-                results.append((data or b"", stat))
-            elif header.type == _OP_GET_CHILDREN:
+            elif op == _OP_GET_CHILDREN:
                 count = _INT.unpack_from(buffer, offset)[0]
                 offset += _INT.size
                 children = []

@@ -45,6 +45,10 @@ class FakeZooKeeper:
                 (self.nodes[p][0], types.SimpleNamespace(version=self.nodes[p][1], mtime=self.nodes[p][2]))
                 for p in paths]
 
+    def read_data(self, paths, convert=None):
+        found = [self.nodes[p][0] if p in self.nodes else None for p in paths]
+        return convert(found) if convert else found
+
     def list_children(self, paths):
         result = []
         for path in paths:

@@ -415,8 +415,8 @@ def test_a_resumed_rolling_run_rolls_only_the_brokers_not_yet_rolled():
 def test_a_rerun_before_the_offsets_moved_decides_afresh_starting_what_full_stop_left_stopped(phase):
     answer = decide(journal=journal(phase))
     assert answer["need"] == "sample" and not answer["resumed"]
-    assert groups_of({"host_groups": answer["bring_back"]}) == {"skip_corrupt_bring_back_together": ["kafka2"],
-                                                               "skip_corrupt_bring_back": ["kafka3", "kafka1"]}
+    assert groups_of({"host_groups": answer["bring_back"]}) == {
+        "skip_corrupt_bring_back_together": ["kafka2"], "skip_corrupt_bring_back": ["kafka3", "kafka1"]}
     assert answer["host_groups"] == [], "the phases' hosts come with the fresh decision"
 
 

@@ -49,10 +49,21 @@ def test_min_insync_replicas_override_or_default(raw, default, expected):
     assert cluster_state.parse_min_insync_replicas(raw, default) == expected
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b"\xff\xfe", b"", b'{"partitions":{}} x', b'{"a":1}{"b":2}',
+                                 b"\xef\xbb\xbf{}", b'"{}"'])
 def test_garbage_znode_is_one_line_error(raw):
     with pytest.raises(cluster_state.ClusterDataError, match="/brokers/topics/t"):
         cluster_state.parse_assignment("t", raw)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"leader":2,"isr":[2,3],"leader_epoch":7}',
+    b'  {"leader": 2, "isr": [2, 3], "leader_epoch": 7}\n',  # whitespace around it: json.loads' way
+    b'{"leader":2,"isr":[2,3],"leader_epoch":7,"leader_recovery_state":0,"extra":{"nested":[1,{"x":null}]}}',
+])
+def test_state_parsing_equals_json_loads(raw):
+    assert cluster_state.parse_partition_state(raw) == state(2, [2, 3], 7)
+    assert cluster_state._json(raw, "p") == json.loads(raw)  # pylint: disable=protected-access
 
 
 @pytest.mark.parametrize("leader, isr, live, flags", [

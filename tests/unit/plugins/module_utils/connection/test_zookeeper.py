@@ -102,6 +102,17 @@ def test_multi_read_response_parsing():
     assert children == ["0", "1"]
 
 
+def test_multi_read_without_stats_answers_data_only():
+    stat = struct.pack("!qqqqiiiqiiq", 1, 2, 3, 4, 5, 6, 7, 0, 2, 0, 9)
+    response = (struct.pack("!i?i", 4, False, 0) + struct.pack("!i", 2) + b"42" + stat
+                + struct.pack("!i?i", 4, False, 0) + struct.pack("!i", -1) + stat  # a node without data
+                + struct.pack("!i?i", -1, False, -1) + struct.pack("!i", -101)
+                + struct.pack("!i?i", -1, True, -1))
+    assert zookeeper.MultiRead("", [], with_stat=False).deserialize(response, 0) == [b"42", b"", None]
+    with_stat = zookeeper.MultiRead("", []).deserialize(response, 0)
+    assert with_stat[1][0] == b"" and with_stat[1][1].version == 5
+
+
 def test_multi_read_other_errors_raise():
     response = struct.pack("!i?i", -1, False, -1) + struct.pack("!i", -102) + struct.pack("!i?i", -1, True, -1)
     with pytest.raises(Exception) as caught:
@@ -152,3 +163,59 @@ def test_bulk_reads_fall_back_to_pipelined_reads_on_old_ensembles():
     assert zk.read_nodes(["/a", "/missing", "/b"]) == [(b"1", "stat"), None, (b"2", "stat")]
     assert zk.list_children(["/x"]) == [["0", "1"]]
     assert client.multi_read_calls == 1, "multi-read is probed once, then not tried again"
+
+
+class _NewEnsembleClient:
+    """A kazoo client talking to ZooKeeper 3.6+: each multi read is answered from the nodes by the wire format."""
+
+    chroot = ""
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+        self.requests = []
+        self.handler = type("Handler", (), {"async_result": staticmethod(_Answer)})()
+
+    def _call(self, request, async_result):
+        self.requests.append(request)
+        stat = struct.pack("!qqqqiiiqiiq", 1, 2, 3, 4, 5, 6, 7, 0, len(b"x"), 0, 9)
+        response = b""
+        for _op, path in request.operations:
+            if path in self.nodes:
+                response += struct.pack("!i?i", 4, False, 0) + _string(self.nodes[path]) + stat
+            else:
+                response += struct.pack("!i?i", -1, False, -1) + struct.pack("!i", -101)
+        async_result.value = request.deserialize(response + struct.pack("!i?i", -1, True, -1), 0)
+
+    def retry(self, func, *args, **kwargs):
+        return func(*args, **kwargs)
+
+
+def _zookeeper(client):
+    zk = zookeeper.ZooKeeper.__new__(zookeeper.ZooKeeper)
+    zk.client, zk.timeout, zk.hosts, zk._multi_read = client, 1.0, "zk:2181", None
+    return zk
+
+
+def test_read_data_converts_batch_by_batch(monkeypatch):
+    monkeypatch.setattr(zookeeper, "MULTI_READ_BATCH", 2)
+    client = _NewEnsembleClient({"/a": "1", "/b": "2", "/c": "3"})
+    zk = _zookeeper(client)
+    batches = []
+
+    def convert(batch):
+        batches.append(list(batch))
+        return [None if data is None else int(data) for data in batch]
+
+    assert zk.read_data(["/a", "/missing", "/b", "/c", "/b"], convert) == [1, None, 2, 3, 2]
+    assert batches == [[b"1", None], [b"2", b"3"], [b"2"]]
+    assert [len(request.operations) for request in client.requests] == [2, 2, 1]
+    assert zk.read_data(["/c"]) == [b"3"]
+    assert zk.read_nodes(["/c"])[0][1].version == 5
+    assert zk.read_data([], convert) == []
+
+
+def test_read_data_falls_back_to_pipelined_reads_on_old_ensembles():
+    client = _OldEnsembleClient({"/a": b"1", "/b": b"2"})
+    zk = _zookeeper(client)
+    assert zk.read_data(["/a", "/missing", "/b"]) == [b"1", None, b"2"]
+    assert zk.read_data(["/b", "/a"], lambda batch: [data * 2 for data in batch]) == [b"22", b"11"]
