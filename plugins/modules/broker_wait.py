@@ -66,9 +66,10 @@ options:
     choices: [broker, controller, combined]
     default: broker
   controller_port:
-    description: Port of the node's controller listener (KRaft), probed by the controller port gates.
+    description:
+      - Port of the node's controller listener (KRaft), probed by the controller port gates.
+      - Defaults to O(port) with O(role=controller) (a dedicated controller listens only there), else to 9093.
     type: int
-    default: 9093
   state:
     description: V(serving) waits for the start gates, V(absent) for the broker to be gone.
     type: str
@@ -221,6 +222,15 @@ quorum:
   returned: always
   type: dict
   sample: {"leader_id": 1, "leader_epoch": 3, "high_watermark": 1480, "voters": [], "observers": []}
+unverified:
+  description:
+    - KRaft gates passed on the node's port alone because no broker listened to ask (kafka-python reaches the
+      quorum only through brokers), as during a full stop after the last broker stopped and before the first
+      starts again. The brokers' own start gates prove the quorum afterwards. Empty in ZooKeeper mode.
+  returned: always
+  type: list
+  elements: str
+  sample: ["voter", "quorum_leader", "caught_up"]
 unready:
   description:
     - Partitions holding up the leader or in-sync gate at the last check (empty once they pass), with the reason.
@@ -250,6 +260,13 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster impo
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 
 
+def controller_port(params: dict) -> int:
+    """A dedicated controller has one listener, so O(port) is it; a combined node's is usually 9093."""
+    if params["controller_port"]:
+        return params["controller_port"]
+    return params["port"] if params["role"] == "controller" else 9093
+
+
 def run(runner: ModuleRunner) -> dict:
     params = runner.params
     if params["poll_interval"] <= 0:
@@ -265,7 +282,8 @@ def run(runner: ModuleRunner) -> dict:
                           "ZooKeeper: use role=broker")
     gates = broker_gates.BrokerGates(metadata, params["broker_id"], params["host"], params["port"],
                                      connect_timeout=min(1.0, params["poll_interval"]),
-                                     controller_port=params["controller_port"])
+                                     controller_port=controller_port(params),
+                                     bootstrap_servers=params.get("kafka_bootstrap_servers") or [])
     stages = (gates.serving(timeouts, params["role"]) if params["state"] == "serving"
               else gates.absent(timeouts, params["role"]))
     began = time.monotonic()
@@ -276,7 +294,8 @@ def run(runner: ModuleRunner) -> dict:
                       fenced_broker_ids=gates.fenced_broker_ids, metadata_mode=metadata.mode,
                       quorum=gates.last_quorum, unready=unready,
                       controller_id=(gates.last_read["controller_id"] if gates.last_read
-                                     else (gates.last_quorum or {}).get("leader_id")))
+                                     else (gates.last_quorum or {}).get("leader_id")),
+                      unverified=gates.unverified)
         if gates.last_read:
             result["summary"] = gates.last_read["summary"]
         return result
@@ -292,7 +311,7 @@ def main() -> None:
     argument_spec = dict(
         broker_id=dict(type="int", required=True),
         role=dict(type="str", choices=list(broker_gates.ROLES), default="broker"),
-        controller_port=dict(type="int", default=9093),
+        controller_port=dict(type="int"),
         state=dict(type="str", choices=["serving", "absent"], default="serving"),
         host=dict(type="str"),
         port=dict(type="int", default=9092),

@@ -97,8 +97,9 @@ options:
     default: 0
   cluster:
     description:
-      - Also read the cluster's brokers, controller and partitions in the same ZooKeeper session, at the first
-        read, and return them as RV(cluster). It saves a separate M(kafka_ops.remediation.cluster_info) run
+      - Also read the cluster's brokers, controller and partitions at the first read (from ZooKeeper when
+        O(zk_hosts) is set, in the same session, else through the Admin API as on a KRaft cluster), and return
+        them as RV(cluster). It saves a separate M(kafka_ops.remediation.cluster_info) run
         where a playbook needs both, as the skip_corrupt preflight does.
     type: bool
     default: false
@@ -253,7 +254,7 @@ table:
 
 import time
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_read
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import metadata_backend
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.module_runner import ModuleError, ModuleRunner
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import kafka_groups, kafka_offset_store, offset_info
 
@@ -269,7 +270,7 @@ def run(runner: ModuleRunner) -> dict:
         raise ModuleError("layout=storm reads spout offsets in ZooKeeper: use storage=zookeeper or auto")
     use_zookeeper = storage == "zookeeper" or (storage == "auto" and bool(params["zk_hosts"]))
     use_kafka = storage == "kafka" or (storage == "auto" and params["layout"] == "kafka")
-    zk = runner.zookeeper() if use_zookeeper or params["cluster"] else None
+    zk = runner.zookeeper() if use_zookeeper else None
     if storage == "auto" and use_kafka and zk is not None and not runner.bootstrap_servers():
         # A chroot without brokers (Storm's, a test's) holds no Kafka-stored group to read.
         use_kafka = False
@@ -308,7 +309,8 @@ def run(runner: ModuleRunner) -> dict:
 
     first = read()
     first_at = time.monotonic()
-    cluster = cluster_read.read_cluster(zk) if params["cluster"] else None
+    # From ZooKeeper when zk_hosts is set, else through the Admin API (a KRaft cluster has no ZooKeeper).
+    cluster = metadata_backend.open_metadata(runner).read() if params["cluster"] else None
     if params["sample_interval"] <= 0:
         result = first
     else:

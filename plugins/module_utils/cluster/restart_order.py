@@ -228,7 +228,7 @@ def node_gate(cluster: dict, node_id: Any, wait_role: str, stop_safety: bool = F
     A broker needs to be registered (unfenced) with a healthy cluster, and with stop_safety that stopping it
     keeps every partition at or above min.insync.replicas. A controller needs to be a voter of a quorum that has
     a leader, and with stop_safety that the majority of the other voters are caught up (cluster_info's
-    quorum_would_lose_majority, for simulate_stopped_controllers).
+    quorum_stop_check, for simulate_stopped_controllers).
     """
     node = int(node_id)
     problems: list[str] = []
@@ -249,7 +249,7 @@ def node_gate(cluster: dict, node_id: Any, wait_role: str, stop_safety: bool = F
             problems.append(f"node {node} is not a voter of the metadata quorum (voters {voters})")
         if quorum.get("leader_id") in (None, -1):
             problems.append("the metadata quorum has no leader")
-        majority = cluster.get("quorum_would_lose_majority") or {}
+        majority = cluster.get("quorum_stop_check") or {}
         if stop_safety and not majority.get("ok", False):
             problems.append("stopping it would leave too few caught-up voters: "
                             + str(majority.get("reason") or "cluster_info did not say why"))

@@ -125,6 +125,19 @@ def test_bad_settings_are_one_line_errors(args, message):
 # KRaft: the same gates through the Admin API, and the controller gates ----------------------------------------
 NOW = 1_760_000_000_000
 KRAFT = dict(kafka_bootstrap_servers=["k1:9092"], poll_interval=0.02)
+REAL_PORT_OPEN = broker_gates.port_open
+
+
+@pytest.fixture(autouse=True)
+def bootstrap_broker_listens(monkeypatch):
+    """The fake cluster's bootstrap broker k1 listens, unless a test stops it (KRaft gates probe it)."""
+    listening = {"k1": True}
+
+    def port_open(host, port, timeout):
+        return listening[host] if host in listening else REAL_PORT_OPEN(host, port, timeout)
+
+    monkeypatch.setattr(broker_gates, "port_open", port_open)
+    return listening
 
 
 def kraft(isr=(1, 2, 3), down=(), voters=None, **kwargs):
@@ -243,3 +256,44 @@ def test_controller_roles_need_kraft():
     result = run_module(broker_wait.main, dict(ZK, broker_id=2, role="controller"), cluster([1, 2, 3]))
     assert result["msg"] == ("role=controller needs a KRaft cluster, but this one keeps its metadata in ZooKeeper: use "
                              "role=broker")
+
+
+class Unreachable(FakeCluster):
+    """Every Admin API call fails, as with no broker left running."""
+
+    def describe_metadata_quorum(self):
+        raise KafkaClientError("could not reach any Kafka broker at k1:9092 within 30 s")
+
+    def describe_cluster(self):
+        raise KafkaClientError("could not reach any Kafka broker at k1:9092 within 30 s")
+
+
+def test_kraft_with_no_broker_listening_stop_and_controller_start_gates_pass_unverified(bootstrap_broker_listens):
+    bootstrap_broker_listens["k1"] = False
+    nobody = Unreachable({}, brokers=[], elr={}, voters={1: (1, NOW)})
+    stopped = run_module(broker_wait.main, dict(KRAFT, broker_id=3, state="absent"), None, kafka=nobody)
+    assert not stopped.get("failed") and stopped["unverified"] == ["unregistered"], stopped
+    controller = run_module(broker_wait.main, dict(KRAFT, broker_id=101, state="absent", role="controller"), None,
+                            kafka=nobody)
+    assert not controller.get("failed") and controller["unverified"] == ["not_leader"], controller
+    started = run_module(broker_wait.main, dict(KRAFT, broker_id=101, role="controller"), None, kafka=nobody)
+    assert not started.get("failed") and started["unverified"] == ["voter", "quorum_leader", "caught_up"], started
+
+
+def test_kraft_a_listening_broker_that_cannot_answer_yet_is_waited_for_not_skipped():
+    never = Unreachable({}, brokers=[], elr={}, voters={1: (1, NOW)})
+    result = run_module(broker_wait.main, dict(KRAFT, broker_id=3, state="absent", registration_timeout=0.05), None,
+                        kafka=never)
+    assert result["failed_stage"] == "unregistered" and result["unverified"] == []
+
+
+def test_zookeeper_mode_never_passes_a_gate_unverified():
+    result = run_module(broker_wait.main, dict(ZK, broker_id=2, state="absent", registration_timeout=0.05),
+                        cluster([1, 2, 3]))
+    assert result["failed_stage"] == "unregistered" and result["unverified"] == []
+
+
+def test_a_dedicated_controller_is_probed_on_its_one_port_a_combined_node_on_9093():
+    assert broker_wait.controller_port(dict(controller_port=None, port=9094, role="controller")) == 9094
+    assert broker_wait.controller_port(dict(controller_port=None, port=9092, role="combined")) == 9093
+    assert broker_wait.controller_port(dict(controller_port=19093, port=9092, role="combined")) == 19093

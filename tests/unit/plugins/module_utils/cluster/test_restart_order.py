@@ -176,7 +176,7 @@ def test_a_kraft_full_stop_with_combined_nodes_is_refused_unless_allowed(allow):
 
 HEALTHY = {"healthy": True, "broker_ids": [1, 2, 3], "would_fall_below_min_isr": [],
            "quorum": {"leader_id": 1, "voters": [{"node_id": 1}, {"node_id": 2}, {"node_id": 3}]},
-           "quorum_would_lose_majority": {"ok": True, "reason": ""}}
+           "quorum_stop_check": {"ok": True, "reason": ""}}
 
 
 @pytest.mark.parametrize("role", ["broker", "controller", "combined"])
@@ -192,9 +192,9 @@ def test_a_healthy_cluster_passes_every_gate(role):
      "stopping it would put these below min.insync.replicas: [['t', 1]]"),
     ({**HEALTHY, "quorum": {"leader_id": -1, "voters": [{"node_id": 1}]}}, 2, "controller", False,
      "node 2 is not a voter of the metadata quorum (voters [1]); the metadata quorum has no leader"),
-    ({**HEALTHY, "quorum_would_lose_majority": {"ok": False, "reason": "voter 3 lags"}}, 2, "controller", True,
+    ({**HEALTHY, "quorum_stop_check": {"ok": False, "reason": "voter 3 lags"}}, 2, "controller", True,
      "stopping it would leave too few caught-up voters: voter 3 lags"),
-    ({**HEALTHY, "quorum_would_lose_majority": None}, 2, "combined", True,
+    ({**HEALTHY, "quorum_stop_check": None}, 2, "combined", True,
      "stopping it would leave too few caught-up voters: cluster_info did not say why"),
     ({"healthy": True, "broker_ids": [1, 2], "quorum": None}, 2, "controller", False,
      "node 2 is not a voter of the metadata quorum (voters []); the metadata quorum has no leader"),
@@ -205,5 +205,5 @@ def test_each_gate_says_what_fails(cluster, node, role, safety, reason):
 
 def test_without_stop_safety_a_node_the_cluster_cannot_spare_passes():
     cluster = {**HEALTHY, "would_fall_below_min_isr": [{"topic": "t", "partition": 1}],
-               "quorum_would_lose_majority": {"ok": False, "reason": "x"}}
+               "quorum_stop_check": {"ok": False, "reason": "x"}}
     assert restart_order.node_gate(cluster, 2, "combined")["ok"]
