@@ -28,9 +28,13 @@ def read_cluster(zk, topics: Optional[Iterable[str]] = None, default_min_insync_
     return result
 
 
-def read_brokers_and_partitions(zk, topics: Optional[Iterable[str]] = None, default_min_insync_replicas: int = 1
+def read_brokers_and_partitions(zk, topics: Optional[Iterable[str]] = None, default_min_insync_replicas: int = 1,
+                                states: Optional[StateParser] = None
                                 ) -> tuple[list[dict[str, Any]], Optional[int], list[dict[str, Any]]]:
-    """(registered brokers, controller id or None, every wanted partition judged) in three batched reads."""
+    """(registered brokers, controller id or None, every wanted partition judged) in three batched reads.
+
+    states: the StateParser of the previous read of the same wait, so that unchanged states are not parsed again.
+    """
     broker_names, topic_names = zk.list_children(["/brokers/ids", "/brokers/topics"])
     if topic_names is None:
         raise cluster_state.ClusterDataError(
@@ -59,17 +63,45 @@ def read_brokers_and_partitions(zk, topics: Optional[Iterable[str]] = None, defa
         for partition, replicas in sorted(cluster_state.parse_assignment(topic, assignment).items()):
             layout.append((topic, partition, replicas, min_isr))
     # Each batch of states is parsed as it arrives, while ZooKeeper still answers the next ones.
-    states = zk.read_data([f"/brokers/topics/{t}/partitions/{p}/state" for t, p, _replicas, _min_isr in layout],
-                          parse_partition_states)
+    parser = states or StateParser()
+    parser.start_read()
+    parsed = zk.read_data([f"/brokers/topics/{t}/partitions/{p}/state" for t, p, _replicas, _min_isr in layout],
+                          parser.parse)
     live = {broker["id"] for broker in brokers}
     partitions = [
         cluster_state.judge_partition(topic, partition, replicas, state, min_isr, live)
-        for (topic, partition, replicas, min_isr), state in zip(layout, states)
+        for (topic, partition, replicas, min_isr), state in zip(layout, parsed)
     ]
     return brokers, controller_id, partitions
 
 
-def parse_partition_states(raws: list[Optional[bytes]]) -> list[dict[str, Any]]:
-    """cluster_state.parse_partition_state of each state node's data (None: no node)."""
-    parse = cluster_state.parse_partition_state
-    return [parse(raw) for raw in raws]
+class StateParser:
+    """cluster_state.parse_partition_state for batches of state nodes' data (None: no node), remembering the
+    previous read's answers by their exact bytes.
+
+    A wait polls the same states again and again, and most do not change between two polls: bytes equal to a
+    previous read's parse to the same state, so only changed states are parsed again, and every poll still sees
+    every change. Only the previous read is kept. The parsed states are shared between reads: nothing may
+    change them.
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[bytes, dict[str, Any]] = {}
+        self.current: dict[bytes, dict[str, Any]] = {}
+
+    def start_read(self) -> None:
+        self.previous, self.current = self.current, {}
+
+    def parse(self, raws: list[Optional[bytes]]) -> list[dict[str, Any]]:
+        previous, current, parse = self.previous, self.current, cluster_state.parse_partition_state
+        states = []
+        for raw in raws:
+            if raw is None:
+                states.append(parse(None))
+                continue
+            state = previous.get(raw)
+            if state is None:
+                state = parse(raw)
+            current[raw] = state
+            states.append(state)
+        return states

@@ -83,6 +83,8 @@ class ZooKeeperMetadata(ClusterMetadata):
     def __init__(self, zk, fetch_timeout_ms: int = quorum_gates.DEFAULT_FETCH_TIMEOUT_MS) -> None:
         super().__init__(fetch_timeout_ms)
         self.zk = zk
+        # Kept between the reads of one module call (broker_wait's polls): unchanged states are not parsed again.
+        self.states = cluster_read.StateParser()
 
     def registered_brokers(self) -> tuple[list[int], list[int]]:
         return cluster_read.registered_broker_ids(self.zk), []
@@ -91,7 +93,7 @@ class ZooKeeperMetadata(ClusterMetadata):
         return None
 
     def read_brokers_and_partitions(self, topics, default_min_insync_replicas):
-        return cluster_read.read_brokers_and_partitions(self.zk, topics, default_min_insync_replicas)
+        return cluster_read.read_brokers_and_partitions(self.zk, topics, default_min_insync_replicas, self.states)
 
 
 class KraftMetadata(ClusterMetadata):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import cluster_state
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster.cluster_read import StateParser
 
 
 def state(leader, isr, epoch=3):
@@ -107,3 +108,18 @@ def test_summarise_counts_and_health():
     assert result["healthy"] is False
     assert result["would_fall_below_min_isr"] == [dict(topic="b", partition=0, isr_after=[], min_insync_replicas=1)]
     assert cluster_state.summarise(brokers, 1, partitions[:1])["healthy"] is True
+
+
+def test_state_parser_reuses_only_the_previous_reads_states():
+    one, two = b'{"leader":1,"isr":[1,2],"leader_epoch":3}', b'{"leader":2,"isr":[2],"leader_epoch":4}'
+    parser = StateParser()
+    parser.start_read()
+    first = parser.parse([one, None]) + parser.parse([one])
+    assert first == [state(1, [1, 2]), dict(leader=-1, isr=[], leader_epoch=None), state(1, [1, 2])]
+    assert first[0] is not first[2], "within one read nothing is reused"
+    parser.start_read()
+    second = parser.parse([one, two])
+    assert second[0] is first[2] and second == [state(1, [1, 2]), state(2, [2], 4)]
+    parser.start_read()
+    parser.start_read()
+    assert parser.parse([one])[0] is not second[0], "states older than the previous read are forgotten"

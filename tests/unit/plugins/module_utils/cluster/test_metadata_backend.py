@@ -151,3 +151,23 @@ def test_neither_option_is_one_line():
     with pytest.raises(metadata_backend.MetadataSourceError, match="^neither zk_hosts nor kafka_bootstrap_servers "
                                                                    "is set: give zk_hosts"):
         metadata_backend.open_metadata(runner())
+
+
+def test_zookeeper_polls_see_every_state_change_and_parse_only_changed_states(monkeypatch):
+    zk = zookeeper_cluster()
+    metadata = metadata_backend.open_metadata(runner(zk, zk_hosts="zk:2181"))
+    first = metadata.read()
+    parsed = []
+    real_parse = cluster_state.parse_partition_state
+    monkeypatch.setattr(cluster_state, "parse_partition_state", lambda raw: parsed.append(raw) or real_parse(raw))
+    zk.overwrite("/brokers/topics/orders/partitions/1/state", b'{"leader":2,"isr":[2,1],"leader_epoch":1}')
+    second = metadata.read()
+    assert parsed == [b'{"leader":2,"isr":[2,1],"leader_epoch":1}'], "only the changed state is parsed again"
+    assert second["partitions"][0] == first["partitions"][0]
+    assert second["partitions"][1]["isr"] == [2, 1] and second["healthy"]
+    del zk.nodes["/brokers/topics/orders/partitions/0/state"]
+    third = metadata.read()
+    assert third["offline_partitions"] == [dict(topic="orders", partition=0)]
+    assert third["partitions"][0]["isr"] == [] and third["partitions"][0]["leader"] is None
+    uncached = metadata_backend.ZooKeeperMetadata(zk).read()
+    assert third == uncached
