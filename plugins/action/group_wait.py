@@ -75,8 +75,7 @@ class ActionModule(ActionBase):
         def kafka():
             if "kafka" not in clients:
                 if not params.get("kafka_bootstrap_servers") and not params.get("zk_hosts"):
-                    raise group_gates.GroupWaitFailed("neither kafka_bootstrap_servers nor zk_hosts is set: give "
-                                                      "kafka_bootstrap_servers (host:port of some brokers)")
+                    raise group_gates.GroupWaitFailed(kafka_client.NO_CLUSTER_GIVEN)
                 servers = params.get("kafka_bootstrap_servers") or registered_bootstrap_servers(zk(), params)
                 clients["kafka"] = ModuleRunner.kafka_factory(params, servers)
             return clients["kafka"]

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import (
     cluster_read, cluster_state, kraft_state, quorum_gates)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection.kafka_client import (
-    KafkaClientError, UnsupportedByBrokers, load_kafka)
+    NO_CLUSTER_GIVEN, KafkaClientError, UnsupportedByBrokers, load_kafka)
 
 ZOOKEEPER = "zookeeper"
 KRAFT = "kraft"
@@ -208,6 +208,4 @@ def open_metadata(runner, fetch_timeout_ms: int = quorum_gates.DEFAULT_FETCH_TIM
         return ZooKeeperMetadata(zk, fetch_timeout_ms)
     if params.get("kafka_bootstrap_servers"):
         return KraftMetadata(runner.kafka(), params.get("kafka_security_protocol") or "PLAINTEXT", fetch_timeout_ms)
-    raise MetadataSourceError(
-        "neither zk_hosts nor kafka_bootstrap_servers is set: give zk_hosts (and zk_chroot) for a ZooKeeper-mode "
-        "cluster, or kafka_bootstrap_servers (host:port of some brokers) for a KRaft cluster")
+    raise MetadataSourceError(NO_CLUSTER_GIVEN)

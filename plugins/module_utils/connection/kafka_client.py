@@ -33,6 +33,12 @@ def kafka_argument_spec() -> dict[str, Any]:
     )
 
 
+# Said by every module and action that needs the cluster when neither way to reach it is given.
+NO_CLUSTER_GIVEN = ("neither zk_hosts nor kafka_bootstrap_servers is set: give kafka_bootstrap_servers (host:port of "
+                    "some brokers; a KRaft cluster has no ZooKeeper), or zk_hosts (and zk_chroot) for a "
+                    "ZooKeeper-mode cluster")
+
+
 class KafkaClientError(Exception):
     """A broker problem already phrased as one line for the user."""
 

@@ -119,8 +119,7 @@ class ModuleRunner:
         if self.params.get("kafka_bootstrap_servers"):
             return list(self.params["kafka_bootstrap_servers"])
         if not self.params.get("zk_hosts"):
-            raise ModuleError("neither kafka_bootstrap_servers nor zk_hosts is set: give kafka_bootstrap_servers "
-                              "(host:port of some brokers)")
+            raise ModuleError(kafka_client.NO_CLUSTER_GIVEN)
         if self._servers is None:
             self._servers = self.discover_bootstrap_servers()
         return self._servers

@@ -29,7 +29,8 @@ def stuck_group(kraft_lab):
 
 
 def ansible(*args: str, timeout: float = 600) -> tuple[int, str]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     done = subprocess.run([str(REPO / ".venv" / "bin" / args[0]), "-i", INVENTORY, *args[1:]], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     return done.returncode, done.stdout + done.stderr

@@ -248,7 +248,7 @@ def test_zookeeper_groups_still_change_in_zookeeper(tmp_path, storage):
 def test_no_zookeeper_and_no_brokers_given(tmp_path):
     result = run_module(consumer_offset.main, dict(group="billing", target="latest", backup_dir=str(tmp_path)), None,
                         brokers(), zookeeper_factory=never_connect)
-    assert result["failed"] and result["msg"].startswith("neither kafka_bootstrap_servers nor zk_hosts is set")
+    assert result["failed"] and result["msg"].startswith("neither zk_hosts nor kafka_bootstrap_servers is set")
     zk_only = run_module(consumer_offset.main, args(tmp_path, target="latest", storage="zookeeper"), None, brokers(),
                          zookeeper_factory=never_connect)
     assert zk_only["failed"] and zk_only["msg"].startswith("this needs ZooKeeper, but zk_hosts is not set")

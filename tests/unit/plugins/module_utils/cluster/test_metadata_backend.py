@@ -149,7 +149,7 @@ def test_a_zookeeper_mode_cluster_with_every_broker_stopped_is_not_taken_for_kra
 
 def test_neither_option_is_one_line():
     with pytest.raises(metadata_backend.MetadataSourceError, match="^neither zk_hosts nor kafka_bootstrap_servers "
-                                                                   "is set: give zk_hosts"):
+                                                                   "is set: give kafka_bootstrap_servers"):
         metadata_backend.open_metadata(runner())
 
 
