@@ -87,8 +87,8 @@ def test_cluster_info_reads_the_active_controller_from_the_quorum(kraft_lab):
     ({"kafka_bootstrap_servers": ["127.0.0.99:9092"], "kafka_request_timeout": 3},
      "could not reach any Kafka broker at 127.0.0.99:9092"),
 ])
-def test_an_inventory_without_a_reachable_cluster_is_refused_in_one_line_and_nothing_stops(kraft_lab, tmp_path,
-                                                                                          extra, expected):
+def test_an_inventory_without_a_reachable_cluster_is_refused_in_one_line_and_nothing_stops(
+        kraft_lab, tmp_path, extra, expected):
     processes = dict(kraft_lab.status()["processes"])
     began = time.monotonic()
 

@@ -132,8 +132,8 @@ def test_full_stop_stops_brokers_before_controllers_and_starts_controllers_first
     assert report["verified"][0]["partition"] == 1
 
 
-def test_broker_that_will_not_start_stops_the_run_and_a_rerun_after_the_fix_completes(kraft_lab, stuck_group,
-                                                                                        tmp_path):
+def test_broker_that_will_not_start_stops_the_run_and_a_rerun_after_the_fix_completes(
+        kraft_lab, stuck_group, tmp_path):
     group, broken = stuck_group
     first_started = BROKER_HOSTS[-1]  # brokers stop in inventory order and start in reverse
     config = kraft_lab.LAB_ROOT / first_started / "conf" / "server.properties"
