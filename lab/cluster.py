@@ -212,7 +212,7 @@ def mode_conflict(wanted: str, running_mode: str, running: dict[str, int], wante
     option = " --metadata kraft" if wanted == layout.KRAFT else ""
     if wanted_kafka != layout.kafka_version(wanted):
         option += f" --kafka {wanted_kafka}"
-    what = f"a {lab} lab of Kafka {running_kafka}" if running_mode == wanted else f"a {running_mode} lab"
+    what = f"a {running_mode} lab of Kafka {running_kafka}" if running_mode == wanted else f"a {running_mode} lab"
     return (f"{what} is up ({', '.join(sorted(running))}): run python -m lab down first, then "
             f"python -m lab up{option}")
 
