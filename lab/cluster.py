@@ -9,6 +9,7 @@ at a time.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -342,10 +343,45 @@ def kraft_log_dirs(root: Path | None = None) -> dict[str, Path]:
     return found
 
 
+def storage_kafka(root: Path | None = None) -> str | None:
+    """The Kafka version the KRaft storage was formatted with; None when no node is formatted. Storage formatted
+    before the lab wrote it down was formatted by 4.4.0, the only KRaft version then."""
+    path = layout.storage_kafka_file(root)
+    if path.exists():
+        return path.read_text().strip() or None
+    if any(formatted_cluster_id(log_dir) for log_dir in kraft_log_dirs(root).values()):
+        return layout.kafka_version(layout.KRAFT)
+    return None
+
+
+def reset_storage_of_other_version(root: Path | None = None, kafka: str | None = None) -> list[Path]:
+    """Remove the KRaft log dirs and cluster id when the storage was formatted by another Kafka version than
+    `kafka` (default: the KRaft lab's); returns the log dirs removed. 3.9.1 cannot read what 4.4.0 wrote (`Can't
+    read version 4 of BrokerEndpoint`), and 4.4.0 on 3.9.1's storage would keep metadata.version 3.9-IV0, not run
+    as a 4.4 cluster: each version gets a freshly formatted cluster of its own (the lab's topics are disposable)."""
+    kafka = layout.check_kafka(layout.KRAFT, kafka)
+    previous = storage_kafka(root)
+    if previous in (None, kafka):
+        return []
+    running = [service.host for service in services(layout.KRAFT) if service.pid() is not None]
+    if running:
+        raise LabError(f"the KRaft storage is Kafka {previous}'s and {', '.join(running)} still run it: run "
+                       "python -m lab down first")
+    removed = [log_dir for log_dir in kraft_log_dirs(root).values() if log_dir.exists()]
+    for log_dir in removed:
+        shutil.rmtree(log_dir)
+    layout.cluster_id_file(root).unlink(missing_ok=True)
+    layout.storage_kafka_file(root).unlink(missing_ok=True)
+    return removed
+
+
 def format_storage(root: Path | None = None, kafka: str | None = None) -> list[str]:
-    """Format every KRaft node not yet formatted with the lab's cluster id (StorageTool format -g, all at once);
-    refuse a log dir formatted for another cluster. Returns the hosts formatted now."""
+    """Format every KRaft node not yet formatted with the lab's cluster id (StorageTool format -g, all at once) for
+    Kafka `kafka` (default: the KRaft lab's), after removing storage another version formatted; refuse a log dir
+    formatted for another cluster. Returns the hosts formatted now."""
     root = root or layout.lab_root()
+    kafka = layout.check_kafka(layout.KRAFT, kafka)
+    reset_storage_of_other_version(root, kafka)
     cluster_id = ensure_cluster_id(root)
     pending = []
     for host, log_dir in kraft_log_dirs(root).items():
@@ -363,6 +399,7 @@ def format_storage(root: Path | None = None, kafka: str | None = None) -> list[s
         if process.returncode != 0:
             lines = output.strip().splitlines() or ["no output"]
             raise LabError(f"StorageTool format failed on {host}: {lines[-1]}")
+    layout.storage_kafka_file(root).write_text(kafka + "\n")
     return pending
 
 

@@ -48,6 +48,8 @@ DEFAULT_LAB_ROOT = "/var/lib/kafka-ops-lab"
 MODE_FILE = "metadata-mode"
 KAFKA_FILE = "kafka-version"
 CLUSTER_ID_FILE = "kraft-cluster-id"
+# The Kafka version the KRaft nodes' storage was formatted with (absent: 4.4.0, the only one before the choice).
+STORAGE_KAFKA_FILE = "kraft-storage-kafka"
 
 
 def lab_root() -> Path:
@@ -160,6 +162,10 @@ def controller_host(node_id: int) -> str:
 
 def cluster_id_file(root: Path | None = None) -> Path:
     return (root or lab_root()) / CLUSTER_ID_FILE
+
+
+def storage_kafka_file(root: Path | None = None) -> Path:
+    return (root or lab_root()) / STORAGE_KAFKA_FILE
 
 
 def host_dir(host: str, root: Path | None = None) -> Path:

@@ -160,3 +160,41 @@ def test_the_up_command_refuses_an_unknown_version(capsys) -> None:
     with pytest.raises(SystemExit):
         cli._parser().parse_args(["up", "--metadata", "kraft", "--kafka", "3.8.0"])  # pylint: disable=protected-access
     assert "invalid choice: '3.8.0'" in capsys.readouterr().err
+
+
+def format_node(root: Path, node_id: int, cluster_id: str = "AAAAAAAAAAAAAAAAAAAAAw") -> Path:
+    log_dir = layout.controller_log_dir(node_id, root)
+    log_dir.mkdir(parents=True)
+    (log_dir / "meta.properties").write_text(f"cluster.id={cluster_id}\nnode.id={node_id}\n")
+    return log_dir
+
+
+@pytest.mark.parametrize(("written", "formatted", "expected"), [
+    (None, False, None),
+    (None, True, "4.4.0"),  # formatted before the lab wrote the version down: 4.4.0 was the only KRaft version
+    ("3.9.1", True, "3.9.1"),
+])
+def test_the_storage_knows_which_version_formatted_it(tmp_path: Path, written: str | None, formatted: bool,
+                                                      expected: str | None) -> None:
+    if written:
+        layout.storage_kafka_file(tmp_path).write_text(written + "\n")
+    if formatted:
+        format_node(tmp_path, 101)
+    assert cluster.storage_kafka(tmp_path) == expected
+
+
+@pytest.mark.parametrize(("previous", "kafka"), [("4.4.0", "3.9.1"), ("3.9.1", "4.4.0")])
+def test_storage_of_another_version_is_removed_before_formatting(tmp_path: Path, previous: str, kafka: str) -> None:
+    layout.storage_kafka_file(tmp_path).write_text(previous + "\n")
+    layout.cluster_id_file(tmp_path).write_text("AAAAAAAAAAAAAAAAAAAAAw\n")
+    log_dirs = [format_node(tmp_path, 101), format_node(tmp_path, 103)]
+    assert cluster.reset_storage_of_other_version(tmp_path, kafka) == log_dirs
+    assert not any(log_dir.exists() for log_dir in log_dirs)
+    assert not layout.cluster_id_file(tmp_path).exists() and cluster.storage_kafka(tmp_path) is None
+
+
+def test_storage_of_the_same_version_is_kept(tmp_path: Path) -> None:
+    layout.storage_kafka_file(tmp_path).write_text("3.9.1\n")
+    log_dir = format_node(tmp_path, 102)
+    assert cluster.reset_storage_of_other_version(tmp_path, "3.9.1") == []
+    assert (log_dir / "meta.properties").exists()
