@@ -35,7 +35,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Apache Kafka's jars, resolved with mvn into caches outside the repository: 3.9.1 (ZooKeeper lab), 4.4.0 (KRaft lab).
+# Apache Kafka's jars, resolved with mvn into caches outside the repository: 3.9.1 (ZooKeeper lab, KRaft lab with
+# --kafka 3.9.1), 4.4.0 (KRaft lab).
 jars: venv
 	$(PY) -m lab fetch
 
@@ -49,11 +50,13 @@ $(COLLECTION_LINK):
 unit: venv collection
 	$(PY) -m pytest -q tests/unit tests/lab
 
-# The ZooKeeper lab's tests, then the KRaft lab's (tests/integration/kraft brings the ZooKeeper lab down first):
-# both modes use the brokers' addresses, so they run one after the other, each with its own session fixture.
+# The ZooKeeper lab's tests, then the KRaft lab's on Kafka 4.4.0, then on 3.9.1 (each KRaft directory brings the lab
+# before it down first): every lab uses the brokers' addresses, so they run one after the other, each with its own
+# session fixture.
 integration: deps
-	$(PY) -m pytest -q tests/integration --ignore=tests/integration/kraft
+	$(PY) -m pytest -q tests/integration --ignore=tests/integration/kraft --ignore=tests/integration/kraft39
 	$(PY) -m pytest -q tests/integration/kraft
+	$(PY) -m pytest -q tests/integration/kraft39
 
 lint: venv collection
 	ansible-lint --profile production --offline

@@ -20,10 +20,10 @@ CONTROLLER_PORT = layout.CONTROLLER_PORT
 QUORUM_VOTERS = layout.QUORUM_VOTERS
 
 
-def up(metadata: str = ZOOKEEPER) -> dict:
-    """Start the lab in a metadata mode: "zookeeper" (Kafka 3.9.1, zk1) or "kraft" (Kafka 4.4.0, controller1-3).
-    Refuses while the other mode's lab runs."""
-    return cluster.up(metadata)
+def up(metadata: str = ZOOKEEPER, kafka: str | None = None) -> dict:
+    """Start the lab in a metadata mode: "zookeeper" (Kafka 3.9.1, zk1) or "kraft" (controller1-3; Kafka 4.4.0, or
+    kafka="3.9.1"). Refuses while a lab of another mode or version runs."""
+    return cluster.up(metadata, kafka)
 
 
 def down() -> list[str]:
@@ -31,14 +31,20 @@ def down() -> list[str]:
     return cluster.down()
 
 
-def is_up(metadata: str = ZOOKEEPER) -> bool:
-    """True when the lab runs in that mode (ZooKeeper by default, as before there were modes)."""
-    return cluster.is_up(metadata)
+def is_up(metadata: str = ZOOKEEPER, kafka: str | None = None) -> bool:
+    """True when the lab runs in that mode (ZooKeeper by default, as before there were modes) and Kafka version
+    (default: the mode's, so is_up("kraft") means the 4.4.0 KRaft lab)."""
+    return cluster.is_up(metadata, kafka)
 
 
 def mode() -> str:
     """The metadata mode of the lab that runs: "kraft" or "zookeeper" (also when nothing runs)."""
     return layout.mode()
+
+
+def kafka() -> str:
+    """The Kafka version of the lab that runs ("3.9.1", "4.4.0"; 3.9.1 when nothing runs)."""
+    return layout.lab_kafka()
 
 
 def quorum() -> dict:

@@ -9,15 +9,23 @@ import time
 
 
 def _parser() -> argparse.ArgumentParser:
+    from lab import layout
+
     parser = argparse.ArgumentParser(prog="python -m lab", description="A real Kafka lab: 3.9.1 in ZooKeeper mode, or "
-                                     "4.4.0 in KRaft mode (up --metadata kraft).")
+                                     "4.4.0 in KRaft mode (up --metadata kraft), or 3.9.1 in KRaft mode "
+                                     "(up --metadata kraft --kafka 3.9.1).")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch", help="resolve Kafka's jars with mvn into the cache").add_argument(
         "--force", action="store_true", help="fetch again even when the cache is complete")
-    commands.add_parser("up", help="start sshd on every lab host, ZooKeeper (or three controllers) and three brokers"
-                        ).add_argument("--metadata", choices=["zookeeper", "kraft"], default="zookeeper",
-                                       help="zookeeper: Kafka 3.9.1 with zk1 (the default); kraft: Kafka 4.4.0 with "
-                                            "controller1-3")
+    up = commands.add_parser("up", help="start sshd on every lab host, ZooKeeper (or three controllers) and three "
+                             "brokers")
+    up.add_argument("--metadata", choices=list(layout.METADATA_MODES), default=layout.ZOOKEEPER,
+                    help=f"zookeeper: Kafka {layout.kafka_version(layout.ZOOKEEPER)} with zk1 (the default); kraft: "
+                         f"Kafka {layout.kafka_version(layout.KRAFT)} with controller1-3")
+    up.add_argument("--kafka", choices=list(layout.kafka_versions(layout.KRAFT)),
+                    help="the Kafka version (default: the mode's); kraft runs "
+                         f"{' or '.join(layout.kafka_versions(layout.KRAFT))}, zookeeper "
+                         f"{' '.join(layout.kafka_versions(layout.ZOOKEEPER))} only; every later lab command follows it")
     commands.add_parser("down", help="stop everything the lab started")
     commands.add_parser("status", help="brokers, controller, under-replicated partitions, consumers").add_argument(
         "--json", action="store_true")
@@ -69,10 +77,10 @@ def run(args: argparse.Namespace) -> int:
         print("Kafka jars in " + " and ".join(str(cache) for cache in fetch_all(force=args.force)))
     elif args.command == "up":
         started = time.monotonic()
-        result = cluster.up(args.metadata)
+        result = cluster.up(args.metadata, args.kafka)
         what = ", ".join(result["started"]) or "nothing, all was running"
         phases = ", ".join(f"{name} {seconds} s" for name, seconds in result["phases"].items())
-        print(f"lab up ({args.metadata}) in {time.monotonic() - started:.1f} s ({phases}; started: {what}); "
+        print(f"lab up ({args.metadata}, Kafka {result['kafka']}) in {time.monotonic() - started:.1f} s ({phases}; started: {what}); "
               f"try: ssh -i {layout.lab_key()} -p {layout.SSH_PORT} root@{layout.BROKERS[1]}")
     elif args.command == "down":
         stopped = cluster.down()

@@ -1,13 +1,15 @@
 """`lab up`, `lab down` and `lab status`: the cluster's life cycle, driven through the service scripts.
 
 Two metadata modes share the broker hosts, addresses and scripts: ZooKeeper (zk1 and Kafka 3.9.1, the default) and
-KRaft (three dedicated controllers and Kafka 4.4.0). The lab root remembers which one runs (layout.MODE_FILE), so
-every command after `up` follows it; only one mode runs at a time.
+KRaft (three dedicated controllers and Kafka 4.4.0, or 3.9.1 with kafka="3.9.1"). The lab root remembers which mode
+and version run (layout.MODE_FILE, layout.KAFKA_FILE), so every command after `up` follows them; only one lab runs
+at a time.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -115,8 +117,9 @@ def _ensure_key(path: Path, comment: str) -> None:
     path.chmod(0o600)
 
 
-def generate(root: Path | None = None, metadata: str = layout.ZOOKEEPER) -> None:
-    """Write every config and script of the mode under the lab root; keys are made once and reused afterwards."""
+def generate(root: Path | None = None, metadata: str = layout.ZOOKEEPER, kafka: str | None = None) -> None:
+    """Write every config and script of the mode (and its Kafka version, default the mode's) under the lab root; keys
+    are made once and reused afterwards."""
     root = root or layout.lab_root()
     for host in layout.hosts(metadata):
         for sub in ("bin", "conf", "logs", "run", "data"):
@@ -134,7 +137,7 @@ def generate(root: Path | None = None, metadata: str = layout.ZOOKEEPER) -> None
         known_hosts.append(f"[{address}]:{layout.SSH_PORT} {key_type} {key}\n")
     _write(root / "ssh" / "known_hosts", "".join(known_hosts))
     if metadata == layout.KRAFT:
-        _generate_kraft(root)
+        _generate_kraft(root, layout.check_kafka(metadata, kafka))
     else:
         _generate_zookeeper(root)
     app_dir = root / layout.APP_HOST
@@ -162,7 +165,7 @@ def _generate_zookeeper(root: Path) -> None:
             render.BROKER_STOP_TIMEOUT))
 
 
-def _generate_kraft(root: Path) -> None:
+def _generate_kraft(root: Path, kafka: str) -> None:
     nodes = [(layout.controller_host(n), f"controller{n - 100} (controller {n})", render.controller_properties(root, n),
               render.CONTROLLER_HEAP) for n in layout.CONTROLLERS]
     nodes += [(layout.broker_host(b), f"kafka{b} (broker {b})", render.kraft_broker_properties(root, b),
@@ -170,9 +173,10 @@ def _generate_kraft(root: Path) -> None:
     for host, label, server_properties, heap in nodes:
         directory = root / host
         _write(directory / "conf" / "server.properties", server_properties)
-        _write(directory / "conf" / "log4j2.properties", render.log4j2_properties(directory / "logs" / "server.log"))
+        _write(directory / "conf" / render.log_config_name(kafka),
+               render.log_config(directory / "logs" / "server.log", kafka))
         _write_scripts(directory, "kafka", render.service_scripts(
-            "kafka", label, directory, render.kraft_command(root, host, heap), render.BROKER_STOP_TIMEOUT))
+            "kafka", label, directory, render.kraft_command(root, host, heap, kafka), render.BROKER_STOP_TIMEOUT))
 
 
 def _write_scripts(directory: Path, name: str, scripts: dict[str, str]) -> None:
@@ -197,25 +201,33 @@ def trust_lab_host_keys(root: Path | None = None) -> None:
 
 # ---------------------------------------------------------------- up
 
-def mode_conflict(wanted: str, running_mode: str, running: dict[str, int]) -> str | None:
-    """Why `up` in mode `wanted` must refuse while the lab root's mode is running_mode and `running` runs; None when
-    it may go on. Both modes use the brokers' addresses, so one must be down before the other starts."""
-    if not running or running_mode == wanted:
+def mode_conflict(wanted: str, running_mode: str, running: dict[str, int], wanted_kafka: str | None = None,
+                  running_kafka: str | None = None) -> str | None:
+    """Why `up` in mode `wanted` (Kafka wanted_kafka, default the mode's) must refuse while the lab root's mode is
+    running_mode (Kafka running_kafka, default that mode's) and `running` runs; None when it may go on. Both modes
+    and all versions use the brokers' addresses, so one lab must be down before another starts."""
+    wanted_kafka = layout.check_kafka(wanted, wanted_kafka)
+    running_kafka = running_kafka or layout.kafka_version(running_mode)
+    if not running or (running_mode, running_kafka) == (wanted, wanted_kafka):
         return None
     option = " --metadata kraft" if wanted == layout.KRAFT else ""
-    return (f"a {running_mode} lab is up ({', '.join(sorted(running))}): run python -m lab down first, then "
+    if wanted_kafka != layout.kafka_version(wanted):
+        option += f" --kafka {wanted_kafka}"
+    what = f"a {running_mode} lab of Kafka {running_kafka}" if running_mode == wanted else f"a {running_mode} lab"
+    return (f"{what} is up ({', '.join(sorted(running))}): run python -m lab down first, then "
             f"python -m lab up{option}")
 
 
-def preflight(metadata: str = layout.ZOOKEEPER) -> None:
+def preflight(metadata: str = layout.ZOOKEEPER, kafka: str | None = None) -> None:
+    kafka = layout.check_kafka(metadata, kafka)
     if not layout.java_binary():
         raise LabError("java not found: install Java 17 (apt-get install openjdk-17-jre-headless)")
-    if not jars_cached(metadata=metadata):
-        raise LabError(f"Kafka's jars are not in {layout.jar_cache(metadata)}: run python -m lab fetch (make jars) "
+    if not jars_cached(layout.jar_cache(kafka=kafka)):
+        raise LabError(f"Kafka's jars are not in {layout.jar_cache(kafka=kafka)}: run python -m lab fetch (make jars) "
                        "first")
     if not Path(SSHD).exists():
         raise LabError(f"{SSHD} not found: install openssh-server (apt-get install openssh-server)")
-    conflict = mode_conflict(metadata, layout.mode(), running_processes())
+    conflict = mode_conflict(metadata, layout.mode(), running_processes(), kafka, layout.lab_kafka())
     if conflict:
         raise LabError(conflict)
     wanted = [(f"sshd on {host}", address, layout.SSH_PORT, sshd_pid(host))
@@ -331,10 +343,45 @@ def kraft_log_dirs(root: Path | None = None) -> dict[str, Path]:
     return found
 
 
-def format_storage(root: Path | None = None) -> list[str]:
-    """Format every KRaft node not yet formatted with the lab's cluster id (StorageTool format -g, all at once);
-    refuse a log dir formatted for another cluster. Returns the hosts formatted now."""
+def storage_kafka(root: Path | None = None) -> str | None:
+    """The Kafka version the KRaft storage was formatted with; None when no node is formatted. Storage formatted
+    before the lab wrote it down was formatted by 4.4.0, the only KRaft version then."""
+    path = layout.storage_kafka_file(root)
+    if path.exists():
+        return path.read_text().strip() or None
+    if any(formatted_cluster_id(log_dir) for log_dir in kraft_log_dirs(root).values()):
+        return layout.kafka_version(layout.KRAFT)
+    return None
+
+
+def reset_storage_of_other_version(root: Path | None = None, kafka: str | None = None) -> list[Path]:
+    """Remove the KRaft log dirs and cluster id when the storage was formatted by another Kafka version than
+    `kafka` (default: the KRaft lab's); returns the log dirs removed. 3.9.1 cannot read what 4.4.0 wrote (`Can't
+    read version 4 of BrokerEndpoint`), and 4.4.0 on 3.9.1's storage would keep metadata.version 3.9-IV0, not run
+    as a 4.4 cluster: each version gets a freshly formatted cluster of its own (the lab's topics are disposable)."""
+    kafka = layout.check_kafka(layout.KRAFT, kafka)
+    previous = storage_kafka(root)
+    if previous in (None, kafka):
+        return []
+    running = [service.host for service in services(layout.KRAFT) if service.pid() is not None]
+    if running:
+        raise LabError(f"the KRaft storage is Kafka {previous}'s and {', '.join(running)} still run it: run "
+                       "python -m lab down first")
+    removed = [log_dir for log_dir in kraft_log_dirs(root).values() if log_dir.exists()]
+    for log_dir in removed:
+        shutil.rmtree(log_dir)
+    layout.cluster_id_file(root).unlink(missing_ok=True)
+    layout.storage_kafka_file(root).unlink(missing_ok=True)
+    return removed
+
+
+def format_storage(root: Path | None = None, kafka: str | None = None) -> list[str]:
+    """Format every KRaft node not yet formatted with the lab's cluster id (StorageTool format -g, all at once) for
+    Kafka `kafka` (default: the KRaft lab's), after removing storage another version formatted; refuse a log dir
+    formatted for another cluster. Returns the hosts formatted now."""
     root = root or layout.lab_root()
+    kafka = layout.check_kafka(layout.KRAFT, kafka)
+    reset_storage_of_other_version(root, kafka)
     cluster_id = ensure_cluster_id(root)
     pending = []
     for host, log_dir in kraft_log_dirs(root).items():
@@ -344,25 +391,31 @@ def format_storage(root: Path | None = None) -> list[str]:
         elif found != cluster_id:
             raise LabError(f"{log_dir} is formatted for cluster {found}, not the lab's {cluster_id} "
                            f"({layout.cluster_id_file(root)}): remove {log_dir} and run lab up --metadata kraft again")
-    running = {host: subprocess.Popen(render.storage_format_command(root, host, cluster_id), stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True)
+    running = {host: subprocess.Popen(render.storage_format_command(root, host, cluster_id, kafka),
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                for host in pending}
     for host, process in running.items():
         output = process.communicate(timeout=FORMAT_WAIT)[0]
         if process.returncode != 0:
             lines = output.strip().splitlines() or ["no output"]
             raise LabError(f"StorageTool format failed on {host}: {lines[-1]}")
+    layout.storage_kafka_file(root).write_text(kafka + "\n")
     return pending
 
 
-def up(metadata: str = layout.ZOOKEEPER) -> dict:
-    """Start whatever part of the mode's lab is not running; on failure stop what this call started and raise."""
+def up(metadata: str = layout.ZOOKEEPER, kafka: str | None = None) -> dict:
+    """Start whatever part of the mode's lab (of Kafka `kafka`, default the mode's) is not running; on failure stop
+    what this call started and raise."""
     layout.check_mode(metadata)
+    try:
+        kafka = layout.check_kafka(metadata, kafka)
+    except ValueError as error:
+        raise LabError(str(error)) from None
     started = time.monotonic()
     phases: dict[str, float] = {}
-    preflight(metadata)
-    generate(metadata=metadata)
-    layout.save_mode(metadata)
+    preflight(metadata, kafka)
+    generate(metadata=metadata, kafka=kafka)
+    layout.save_mode(metadata, kafka=kafka)
     trust_lab_host_keys()
     started_sshd: list[str] = []
     started_services: list[Service] = []
@@ -374,7 +427,7 @@ def up(metadata: str = layout.ZOOKEEPER) -> dict:
                 started_sshd.append(host)
         phases["sshd"] = time.monotonic() - mark
         if metadata == layout.KRAFT:
-            _up_kraft(phases, started_services)
+            _up_kraft(phases, started_services, kafka)
         else:
             _up_zookeeper(phases, started_services)
     except BaseException:
@@ -382,12 +435,12 @@ def up(metadata: str = layout.ZOOKEEPER) -> dict:
         raise
     return {"seconds": round(time.monotonic() - started, 1), "phases": {k: round(v, 1) for k, v in phases.items()},
             "started": [s.host for s in started_services] + [f"sshd:{h}" for h in started_sshd],
-            "metadata": metadata}
+            "metadata": metadata, "kafka": kafka}
 
 
-def _up_kraft(phases: dict[str, float], started_services: list[Service]) -> None:
+def _up_kraft(phases: dict[str, float], started_services: list[Service], kafka: str) -> None:
     mark = time.monotonic()
-    format_storage()
+    format_storage(kafka=kafka)
     phases["format"] = time.monotonic() - mark
     mark = time.monotonic()
     # Controllers and brokers start together: a broker waits for the quorum by itself, and on two cores the JVMs'
@@ -591,10 +644,10 @@ def running_processes() -> dict[str, int]:
     return found
 
 
-def is_up(metadata: str = layout.ZOOKEEPER) -> bool:
-    """True when the lab of that mode runs: its services, its hosts' sshd, all brokers registered (and, in KRaft
-    mode, unfenced under a quorum leader)."""
-    if layout.mode() != layout.check_mode(metadata):
+def is_up(metadata: str = layout.ZOOKEEPER, kafka: str | None = None) -> bool:
+    """True when the lab of that mode and Kafka version (default: the mode's) runs: its services, its hosts' sshd,
+    all brokers registered (and, in KRaft mode, unfenced under a quorum leader)."""
+    if (layout.mode(), layout.lab_kafka()) != (layout.check_mode(metadata), layout.check_kafka(metadata, kafka)):
         return False
     if any(service.pid() is None for service in services(metadata)):
         return False
@@ -649,7 +702,7 @@ def status() -> dict:
             groups.append({"group": group, "state": "active" if members else "inactive", "members": members,
                            "offsets": offsets})
     under, offline = _partition_health(brokers, partitions)
-    return {"metadata": layout.ZOOKEEPER, "brokers": brokers, "controller": controller, "partitions": partitions,
+    return {"metadata": layout.ZOOKEEPER, "kafka": layout.lab_kafka(), "brokers": brokers, "controller": controller, "partitions": partitions,
             "under_replicated_partitions": under, "offline_partitions": offline, "groups": groups,
             "processes": running_processes(), "memory_kib": lab_rss_kib()}
 
@@ -672,17 +725,18 @@ def _kraft_status() -> dict:
         groups.append({"group": group, "state": state, "members": [m.get("member_id") for m in members],
                        "offsets": offsets})
     under, offline = _partition_health(brokers, partitions)
-    return {"metadata": layout.KRAFT, "brokers": brokers, "controller": quorum["leader_id"], "quorum": quorum,
+    return {"metadata": layout.KRAFT, "kafka": layout.lab_kafka(), "brokers": brokers, "controller": quorum["leader_id"], "quorum": quorum,
             "partitions": partitions, "under_replicated_partitions": under, "offline_partitions": offline,
             "groups": groups, "processes": running_processes(), "memory_kib": lab_rss_kib()}
 
 
 def format_status(current: dict) -> str:
-    lines = [f"brokers registered: {current['brokers'] or 'none'} (expected {sorted(layout.BROKERS)})",
+    lines = [f"lab: {current['metadata']} mode, Kafka {current['kafka']}",
+             f"brokers registered: {current['brokers'] or 'none'} (expected {sorted(layout.BROKERS)})",
              f"controller: {current['controller']}"]
     if "quorum" in current:
         quorum = current["quorum"]
-        lines[1] += " (KRaft: the quorum leader)"
+        lines[2] += " (KRaft: the quorum leader)"
         lines.append(f"quorum: leader {quorum['leader_id']} (epoch {quorum['leader_epoch']}), voters "
                      f"{quorum['voters']}, observers {quorum['observers']}, high watermark {quorum['high_watermark']}")
     lines.append(f"partitions: {len(current['partitions'])}, under-replicated: "

@@ -1,5 +1,5 @@
 """`lab fetch`: Apache Kafka's jars from Maven into caches outside the repository, one per Kafka version: 3.9.1 for
-the ZooKeeper lab, 4.4.0 for the KRaft lab."""
+the ZooKeeper lab (and the KRaft lab with --kafka 3.9.1), 4.4.0 for the KRaft lab."""
 
 from __future__ import annotations
 

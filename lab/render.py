@@ -104,7 +104,7 @@ def _kraft_common() -> dict[str, object]:
 
 
 def kraft_broker_properties(root: Path, broker_id: int) -> str:
-    """A KRaft-mode broker (Kafka 4.4.0): node.id is the ZooKeeper lab's broker.id, same address and port."""
+    """A KRaft-mode broker (Kafka 4.4.0 or 3.9.1, the same config): node.id is the ZooKeeper lab's broker.id, same address and port."""
     address = layout.BROKERS[broker_id]
     return properties({
         "process.roles": "broker",
@@ -121,7 +121,7 @@ def kraft_broker_properties(root: Path, broker_id: int) -> str:
 
 
 def controller_properties(root: Path, node_id: int) -> str:
-    """A dedicated KRaft controller (Kafka 4.4.0) on its own lab host."""
+    """A dedicated KRaft controller (Kafka 4.4.0 or 3.9.1, the same config) on its own lab host."""
     address = layout.CONTROLLERS[node_id]
     return properties({
         "process.roles": "controller",
@@ -215,11 +215,28 @@ def tools_log4j2_properties() -> str:
     })
 
 
-def logging_option(log_config: Path, metadata: str) -> str:
-    """The JVM option that points Kafka's logging at its config: Log4j 1 (reload4j) in 3.9.1, Log4j 2 in 4.x."""
-    if metadata == layout.KRAFT:
+def logging_option(log_config: Path, kafka: str) -> str:
+    """The JVM option that points Kafka's logging at its config: Log4j 1 (reload4j) in 3.x, Log4j 2 in 4.x."""
+    if layout.uses_log4j2(kafka):
         return f"-Dlog4j2.configurationFile={log_config}"
     return f"-Dlog4j.configuration=file:{log_config}"
+
+
+def log_config_name(kafka: str) -> str:
+    """The file name of a node's logging config: the syntax differs between Log4j 1 and Log4j 2."""
+    return "log4j2.properties" if layout.uses_log4j2(kafka) else "log4j.properties"
+
+
+def log_config(log_file: Path, kafka: str) -> str:
+    """A node's logging config for its Kafka version, writing log_file."""
+    return log4j2_properties(log_file) if layout.uses_log4j2(kafka) else log4j_properties(log_file)
+
+
+def tools_log_config(root: Path, kafka: str) -> tuple[Path, str]:
+    """Where the tools of a Kafka version find their logging config in the lab root, and its text."""
+    if layout.uses_log4j2(kafka):
+        return root / "tools-log4j2.properties", tools_log4j2_properties()
+    return root / "tools-log4j.properties", tools_log4j_properties()
 
 
 def sshd_config(root: Path, host: str) -> str:
@@ -251,13 +268,14 @@ def sshd_config(root: Path, host: str) -> str:
 
 
 def java_command(main_class: str, heap: str, log4j_file: Path, args: list[str], extra: str = "",
-                 metadata: str = layout.ZOOKEEPER) -> list[str]:
-    """A JVM on the jars of the mode's Kafka version."""
+                 kafka: str | None = None) -> list[str]:
+    """A JVM on the jars of a Kafka version (default: the ZooKeeper lab's)."""
+    kafka = kafka or layout.kafka_version(layout.ZOOKEEPER)
     java = layout.java_binary() or "/usr/bin/java"
-    classpath = f"{layout.jar_cache(metadata)}/*"
+    classpath = f"{layout.jar_cache(kafka=kafka)}/*"
     return [
         java, *heap.split(), *JVM_COMMON.split(), *extra.split(),
-        logging_option(log4j_file, metadata), "-cp", classpath, main_class, *args,
+        logging_option(log4j_file, kafka), "-cp", classpath, main_class, *args,
     ]
 
 
@@ -274,20 +292,24 @@ def broker_command(root: Path, broker_id: int) -> list[str]:
                         extra=f"-Dkafka.logs.dir={logs}")
 
 
-def kraft_command(root: Path, host: str, heap: str) -> list[str]:
-    """A KRaft broker or controller: kafka.Kafka on the host's server.properties, logging through Log4j 2."""
+def kraft_command(root: Path, host: str, heap: str, kafka: str | None = None) -> list[str]:
+    """A KRaft broker or controller of a Kafka version (default: the KRaft lab's, 4.4.0): kafka.Kafka on the host's
+    server.properties, logging through the host's Log4j 2 (4.x) or Log4j 1 (3.x) config."""
+    kafka = layout.check_kafka(layout.KRAFT, kafka)
     conf = layout.host_dir(host, root) / "conf"
     logs = layout.host_dir(host, root) / "logs"
-    return java_command("kafka.Kafka", heap, conf / "log4j2.properties", [str(conf / "server.properties")],
-                        extra=f"-Dkafka.logs.dir={logs}", metadata=layout.KRAFT)
+    return java_command("kafka.Kafka", heap, conf / log_config_name(kafka), [str(conf / "server.properties")],
+                        extra=f"-Dkafka.logs.dir={logs}", kafka=kafka)
 
 
-def storage_format_command(root: Path, host: str, cluster_id: str) -> list[str]:
-    """StorageTool format for one KRaft node; -g makes it a no-op on a log dir already formatted for this cluster."""
+def storage_format_command(root: Path, host: str, cluster_id: str, kafka: str | None = None) -> list[str]:
+    """StorageTool format for one KRaft node (kafka.tools.StorageTool in 3.9 and 4.x alike); -g makes it a no-op on
+    a log dir already formatted for this cluster."""
+    kafka = layout.check_kafka(layout.KRAFT, kafka)
     conf = layout.host_dir(host, root) / "conf"
-    return java_command("kafka.tools.StorageTool", "-Xmx128m", root / "tools-log4j2.properties",
+    return java_command("kafka.tools.StorageTool", "-Xmx128m", tools_log_config(root, kafka)[0],
                         ["format", "-t", cluster_id, "-c", str(conf / "server.properties"), "-g"],
-                        extra="-XX:TieredStopAtLevel=1", metadata=layout.KRAFT)
+                        extra="-XX:TieredStopAtLevel=1", kafka=kafka)
 
 
 def consumer_command(root: Path) -> list[str]:

@@ -189,22 +189,19 @@ def produce(topic: str, count: int, partitions: int = 3, records_per_batch: int 
 
 
 def run_tool(main_class: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a Kafka tool class from the jars of the lab's mode; its log output goes to stderr only."""
-    metadata = layout.mode()
-    if metadata == layout.KRAFT:
-        log4j, text = layout.lab_root() / "tools-log4j2.properties", render.tools_log4j2_properties()
-    else:
-        log4j, text = layout.lab_root() / "tools-log4j.properties", render.tools_log4j_properties()
+    """Run a Kafka tool class from the jars of the lab's Kafka version; its log output goes to stderr only."""
+    kafka = layout.lab_kafka()
+    log4j, text = render.tools_log_config(layout.lab_root(), kafka)
     if not log4j.exists():
         log4j.parent.mkdir(parents=True, exist_ok=True)
         log4j.write_text(text)
     java = layout.java_binary()
     if not java:
         raise LabError("java not found: install Java 17 (apt-get install openjdk-17-jre-headless)")
-    if metadata == layout.KRAFT:
+    if layout.uses_log4j2(kafka):
         main_class = MOVED_IN_4X.get(main_class, main_class)
-    command = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", render.logging_option(log4j, metadata),
-               "-cp", f"{layout.jar_cache(metadata)}/*", main_class, *args]
+    command = [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", render.logging_option(log4j, kafka),
+               "-cp", f"{layout.jar_cache(kafka=kafka)}/*", main_class, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 

@@ -1,8 +1,8 @@
 """The session-wide `kraft_lab` fixture: the lab in KRaft mode (Kafka 4.4.0, controller1-3) for the tests here.
 
-Both modes use the brokers' addresses, so it brings down a ZooKeeper lab that is up first, then brings the KRaft
-lab up, and at the end down again unless LAB_KEEP=1 (a KRaft lab left up makes a later `lab up` of the ZooKeeper
-tests refuse, with a line that says to run `lab down`). It holds the same lab lock as tests/integration/conftest.py
+Every lab uses the brokers' addresses, so it brings down a ZooKeeper lab (or a KRaft lab of Kafka 3.9.1) that is up
+first, then brings the KRaft lab up, and at the end down again unless LAB_KEEP=1 (a KRaft lab left up makes a later
+`lab up` of the ZooKeeper tests refuse, with a line that says to run `lab down`). It holds the same lab lock as tests/integration/conftest.py
 for the whole session, so it never changes the lab under someone else's tests. Run these tests on their own
 (`pytest tests/integration/kraft`), after the ZooKeeper ones: the Makefile's `integration` target does.
 """
@@ -14,7 +14,7 @@ import os
 import pytest
 
 from lab import api as lab_api
-from lab import cluster
+from lab import cluster, layout
 from lab.lock import lab_lock
 
 
@@ -23,8 +23,9 @@ def kraft_lab():
     """The lab's Python API (module lab.api), with the lab up in KRaft mode."""
     with lab_lock():
         if not lab_api.is_up(lab_api.KRAFT):
-            # A ZooKeeper lab, whole or in part, holds the brokers' addresses.
-            if lab_api.mode() != lab_api.KRAFT and cluster.running_processes():
+            # A ZooKeeper lab or a KRaft lab of Kafka 3.9.1, whole or in part, holds the brokers' addresses.
+            ours = (lab_api.mode(), lab_api.kafka()) == (lab_api.KRAFT, layout.kafka_version(layout.KRAFT))
+            if not ours and cluster.running_processes():
                 lab_api.down()
             lab_api.up(metadata=lab_api.KRAFT)
         yield lab_api

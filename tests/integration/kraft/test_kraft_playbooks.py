@@ -5,7 +5,6 @@ the consumer's output, which processes were restarted and in which order."""
 
 from __future__ import annotations
 
-import collections
 import os
 import re
 import subprocess
@@ -14,13 +13,10 @@ import pytest
 
 from lab import cluster, layout
 from lab.scenarios import cleanup, journal, make_stuck_kafka_group, unique_name
+from kraft_helpers import BROKER_HOSTS, CONTROLLER_HOSTS, INVENTORY, assert_reads_every_other_record_once, node_pids
 from skip_corrupt_helpers import REPO, latest_report, run_playbook, total_changed
 
 pytestmark = pytest.mark.lab
-
-INVENTORY = str(REPO / "inventories" / "lab-kraft" / "hosts.yml")
-BROKER_HOSTS = [f"kafka{broker_id}" for broker_id in layout.BROKERS]
-CONTROLLER_HOSTS = [f"controller{node_id - 100}" for node_id in layout.CONTROLLERS]
 
 
 @pytest.fixture
@@ -32,11 +28,6 @@ def stuck_group(kraft_lab):
     cleanup(group)
 
 
-def node_pids(lab) -> dict[str, int]:
-    return {name: pid for name, pid in lab.status()["processes"].items()
-            if name in BROKER_HOSTS or name in CONTROLLER_HOSTS}
-
-
 def started_at(pid: int) -> int:
     """Clock ticks since boot when the process started (field 22 of /proc/<pid>/stat)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
@@ -45,18 +36,6 @@ def started_at(pid: int) -> int:
 
 def run_kraft(group: str, *args: str, extra: dict) -> tuple[int, str]:
     return run_playbook(group, "-i", INVENTORY, *args, extra=extra)
-
-
-def assert_reads_every_other_record_once(lab, group: str, broken: dict) -> None:
-    ends = lab.end_offsets(group)
-    committed = lab.kafka_group_offsets(group)
-    assert committed == {(group, p): ends[p] for p in range(3)}, "the group did not read on to the log end"
-    seen = collections.Counter((partition, offset) for _topic, partition, offset, _key in lab.consumed_records(group))
-    skipped = {(1, offset) for offset in range(broken["first_offset"], broken["last_offset"] + 1)}
-    expected = {(p, o) for p in range(3) for o in range(ends[p])} - skipped
-    assert set(seen) == expected and set(seen.values()) == {1}, (
-        sorted(expected - set(seen))[:10], sorted(set(seen) - expected)[:10],
-        sorted(k for k, v in seen.items() if v > 1)[:20])
 
 
 def test_check_mode_plans_a_full_stop_and_changes_nothing(kraft_lab, stuck_group, tmp_path):
