@@ -184,7 +184,10 @@ def test_the_storage_knows_which_version_formatted_it(tmp_path: Path, written: s
 
 
 @pytest.mark.parametrize(("previous", "kafka"), [("4.4.0", "3.9.1"), ("3.9.1", "4.4.0")])
-def test_storage_of_another_version_is_removed_before_formatting(tmp_path: Path, previous: str, kafka: str) -> None:
+def test_storage_of_another_version_is_removed_before_formatting(tmp_path: Path, previous: str, kafka: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # The services' pid files are looked up under the lab root: this one, not a lab that may run on the machine.
+    monkeypatch.setenv("KAFKA_OPS_LAB_ROOT", str(tmp_path))
     layout.storage_kafka_file(tmp_path).write_text(previous + "\n")
     layout.cluster_id_file(tmp_path).write_text("AAAAAAAAAAAAAAAAAAAAAw\n")
     log_dirs = [format_node(tmp_path, 101), format_node(tmp_path, 103)]
