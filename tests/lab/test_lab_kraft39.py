@@ -25,8 +25,8 @@ def parse_properties(text: str) -> dict[str, str]:
     ("zookeeper", None, "3.9.1"),
     ("zookeeper", "3.9.1", "3.9.1"),
 ])
-def test_each_mode_runs_its_own_version_by_default_and_kraft_also_391(metadata: str, kafka: str | None,
-                                                                     expected: str) -> None:
+def test_each_mode_runs_its_own_version_by_default_and_kraft_also_391(
+        metadata: str, kafka: str | None, expected: str) -> None:
     assert layout.check_kafka(metadata, kafka) == expected
 
 
