@@ -53,3 +53,17 @@ def test_default_min_insync_replicas_applies_without_override(lab):
 def test_unknown_topic_is_one_line_error():
     result = run_module("cluster_info", dict(ZK, topics=["no-such-topic-ever"]))
     assert result["failed"] and result["msg"] == "unknown topic(s) no-such-topic-ever: not under /brokers/topics"
+
+
+def test_a_zookeeper_mode_cluster_given_only_by_bootstrap_servers_is_refused_in_one_line(lab):
+    result = run_module("cluster_info", dict(kafka_bootstrap_servers=lab.BOOTSTRAP.split(","), details=False))
+    assert result["failed"]
+    assert result["msg"].startswith("the brokers run in ZooKeeper mode"), result["msg"]
+    assert "set kafka_zk_hosts" in result["msg"] and "\n" not in result["msg"]
+
+
+def test_zookeeper_mode_reads_say_their_mode_and_have_no_quorum(lab):
+    result = run_module("cluster_info", dict(ZK, details=False, simulate_stopped_brokers=[1]))
+    assert not result["failed"], result.get("msg")
+    assert result["metadata_mode"] == "zookeeper" and result["quorum"] is None
+    assert result["fenced_broker_ids"] == [] and result["quorum_would_lose_majority"] is False
