@@ -152,6 +152,14 @@ class BrokerGates:
     def _port(self, port: int) -> bool:
         return port_open(self.host, port, self.connect_timeout)
 
+    def _port_stage(self, name: str, port: int, timeout: float, who: str, opening: bool, suffix: str = "") -> Stage:
+        """The port gate of a start (the port opens) or of a stop (it closes), for a broker or a controller."""
+        if opening:
+            return Stage(name, timeout, lambda: (self._port(port), []),
+                         lambda _u: f"{who} did not open {self.host}:{port} within {timeout:g} s")
+        return Stage(name, timeout, lambda: (not self._port(port), []),
+                     lambda _u: f"{who} still accepts connections on {self.host}:{port} after {timeout:g} s{suffix}")
+
     def serving(self, timeouts: dict[str, float], role: str = "broker") -> list[Stage]:
         """The start gates of the role: a combined node's controller gates first, as its broker needs the quorum."""
         stages = self._controller_serving(timeouts) if role in ("controller", "combined") else []
@@ -168,8 +176,7 @@ class BrokerGates:
         who = f"broker {self.broker_id}"
         stages = []
         if self.host:
-            stages.append(Stage("port", timeouts["port"], lambda: (self._port(self.port), []),
-                                lambda _u: f"{who} did not open {self.host}:{self.port} within {timeouts['port']:g} s"))
+            stages.append(self._port_stage("port", self.port, timeouts["port"], who, opening=True))
         stages.append(Stage("registered", timeouts["registration"], lambda: (self._registered(), []),
                             lambda _u: self._not_registered(timeouts["registration"])))
         for gate, name, what, key in (("leader", "leaders", "without a live leader", "leader"),
@@ -187,9 +194,7 @@ class BrokerGates:
         slow = f" ({CONTROLLED_SHUTDOWN})" if self.kraft else ""
         stages = []
         if self.host:
-            stages.append(Stage("port_closed", timeouts["port"], lambda: (not self._port(self.port), []),
-                                lambda _u: f"{who} still accepts connections on {self.host}:{self.port} after "
-                                           f"{timeouts['port']:g} s{slow}"))
+            stages.append(self._port_stage("port_closed", self.port, timeouts["port"], who, opening=False, suffix=slow))
         stages.append(Stage("unregistered", timeouts["registration"], lambda: (self._gone(), []),
                             lambda _u: self._still_registered(timeouts["registration"])))
         return stages
@@ -222,9 +227,8 @@ class BrokerGates:
         who = f"controller {self.broker_id}"
         stages = []
         if self.host:
-            stages.append(Stage(
-                "controller_port", timeouts["port"], lambda: (self._port(self.controller_port), []),
-                lambda _u: f"{who} did not open {self.host}:{self.controller_port} within {timeouts['port']:g} s"))
+            stages.append(self._port_stage("controller_port", self.controller_port, timeouts["port"], who,
+                                           opening=True))
         for gate, key, what in (("voter", "registration", "is not a voter of the controller quorum"),
                                 ("quorum_leader", "leader", "sees no quorum leader"),
                                 ("caught_up", "in_sync", "has not caught up with the quorum leader")):
@@ -240,10 +244,8 @@ class BrokerGates:
         who = f"controller {self.broker_id}"
         stages = []
         if self.host:
-            stages.append(Stage(
-                "controller_port_closed", timeouts["port"], lambda: (not self._port(self.controller_port), []),
-                lambda _u: f"{who} still accepts connections on {self.host}:{self.controller_port} after "
-                           f"{timeouts['port']:g} s"))
+            stages.append(self._port_stage("controller_port_closed", self.controller_port, timeouts["port"], who,
+                                           opening=False))
         stages.append(Stage(
             "not_leader", timeouts["leader"], lambda: self._quorum_gate("not_leader"),
             lambda unready: (f"{who} is still the controller quorum leader after {timeouts['leader']:g} s "
