@@ -16,6 +16,7 @@ import pytest
 from lab import api as lab_api
 from lab import cluster, layout
 from lab.lock import lab_lock
+from lab.scenarios import cleanup, make_stuck_kafka_group, unique_name
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +32,12 @@ def kraft_lab():
         yield lab_api
         if os.environ.get("LAB_KEEP") != "1":
             lab_api.down()
+
+
+@pytest.fixture
+def stuck_group(kraft_lab):  # pylint: disable=unused-argument
+    """(group, what lab.corrupt broke): a modern group stuck on a record damaged on every replica."""
+    group = unique_name("kraft-stuck")
+    broken = make_stuck_kafka_group(group)
+    yield group, broken
+    cleanup(group)

@@ -12,20 +12,10 @@ import time
 import pytest
 
 from lab import layout
-from lab.scenarios import cleanup, make_stuck_kafka_group, unique_name
+from kraft_helpers import INVENTORY
 from skip_corrupt_helpers import REPO, latest_report, run_playbook
 
 pytestmark = pytest.mark.lab
-
-INVENTORY = str(REPO / "inventories" / "lab-kraft" / "hosts.yml")
-
-
-@pytest.fixture
-def stuck_group(kraft_lab):
-    group = unique_name("kraft-comp")
-    broken = make_stuck_kafka_group(group)
-    yield group, broken
-    cleanup(group)
 
 
 def ansible(*args: str, timeout: float = 600) -> tuple[int, str]:

@@ -12,20 +12,11 @@ import subprocess
 import pytest
 
 from lab import cluster, layout
-from lab.scenarios import cleanup, journal, make_stuck_kafka_group, unique_name
+from lab.scenarios import journal
 from kraft_helpers import BROKER_HOSTS, CONTROLLER_HOSTS, INVENTORY, assert_reads_every_other_record_once, node_pids
 from skip_corrupt_helpers import REPO, latest_report, run_playbook, total_changed
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture
-def stuck_group(kraft_lab):
-    """(group, what lab.corrupt broke): a modern group stuck on a record damaged on every replica."""
-    group = unique_name("kraft-stuck")
-    broken = make_stuck_kafka_group(group)
-    yield group, broken
-    cleanup(group)
 
 
 def started_at(pid: int) -> int:
