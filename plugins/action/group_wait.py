@@ -12,7 +12,6 @@ process_command over the host's connection (no module upload, one shell command 
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
@@ -38,11 +37,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        try:
-            validation, _args = self.validate_argument_spec(argument_spec=argument_spec())
-        except AnsibleActionFail as error:
-            result.update(error.result)
-            return result
+        # Bad arguments raise AnsibleActionFail, which ansible-core turns into the task's one-line failure.
+        validation, _args = self.validate_argument_spec(argument_spec=argument_spec())
         params = validation.validated_parameters
         if self._task.check_mode:
             result.update(changed=False, msg="check mode: not waiting")

@@ -4,6 +4,7 @@ import types
 from unittest import mock
 
 import pytest
+from ansible.errors import AnsibleActionFail
 
 from ansible_collections.kafka_ops.remediation.plugins.action import group_wait as group_wait_action
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
@@ -63,9 +64,9 @@ def test_action_in_check_mode_does_not_connect():
     (dict(ZK_ARGS, group="billing", colour="red"), "Unsupported parameters"),
 ])
 def test_action_rejects_bad_arguments(args, message):
-    result = action(args).run(task_vars={})
-    assert result["failed"]
-    assert message in result["msg"]
+    with pytest.raises(AnsibleActionFail) as raised:
+        action(args).run(task_vars={})
+    assert message in raised.value.message
 
 
 def test_action_turns_a_zookeeper_error_into_one_line():
