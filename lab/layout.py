@@ -201,5 +201,14 @@ def venv_python() -> str:
     return str(candidate) if candidate.exists() else sys.executable
 
 
+def ansible_command(name: str) -> str:
+    """An Ansible command (ansible, ansible-playbook, ...) of the environment running this Python.
+
+    Each supported ansible-core line has its own environment (.venv, .venv-2.20, ...): a test run from one of them
+    drives that ansible-core.
+    """
+    return str(Path(sys.executable).with_name(name))
+
+
 def java_binary() -> str | None:
     return shutil.which("java")

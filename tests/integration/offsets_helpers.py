@@ -12,6 +12,7 @@ import subprocess
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient
 from kazoo.client import KazooClient
+from lab.layout import ansible_command
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.connection import zookeeper
 # The unit tests' harness runs a module's main() in-process.
@@ -26,7 +27,7 @@ GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 
 def _ad_hoc(module: str, args: dict, check: bool = False, diff: bool = False) -> tuple[list[str], dict]:
     """The `ansible localhost -m kafka_ops.remediation.<module>` command line and its environment."""
-    command = [str(REPO / ".venv" / "bin" / "ansible"), "localhost", "-m", f"kafka_ops.remediation.{module}",
+    command = [ansible_command("ansible"), "localhost", "-m", f"kafka_ops.remediation.{module}",
                "-a", json.dumps(args)]
     if check:
         command.append("--check")
@@ -69,7 +70,7 @@ def run_in_process(main, args: dict, kafka, zookeeper_factory=zookeeper.ZooKeepe
 def run_companion_playbook(playbook: str, extra: dict) -> tuple[int, str]:
     """One `ansible-playbook playbooks/<playbook>` run against the lab inventory; returns (exit code, output)."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    done = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), str(REPO / "playbooks" / playbook),
+    done = subprocess.run([ansible_command("ansible-playbook"), str(REPO / "playbooks" / playbook),
                            "-e", json.dumps(extra)], cwd=REPO, env=env, capture_output=True, text=True, check=False,
                           timeout=600)
     return done.returncode, done.stdout + done.stderr

@@ -14,6 +14,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from lab import api
 from lab.scenarios import wait_stuck_and_settled
+from lab.layout import ansible_command
 from skip_corrupt_helpers import REPO
 
 BOOTSTRAP = api.BOOTSTRAP
@@ -96,7 +97,7 @@ def run_repair_replicas(topic: str, *args: str, extra: dict | None = None, timeo
                         on_line=None) -> tuple[int, str]:
     """Run repair_replicas.yml against the lab inventory; returns (exit code, output)."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), str(REPO / "playbooks" / "repair_replicas.yml"),
+    command = [ansible_command("ansible-playbook"), str(REPO / "playbooks" / "repair_replicas.yml"),
                "-e", json.dumps({"topic": topic, **(extra or {})}), *args]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []

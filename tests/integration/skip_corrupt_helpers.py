@@ -10,6 +10,7 @@ import pathlib
 import re
 import subprocess
 import time
+from lab.layout import ansible_command
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "playbooks" / "skip_corrupt.yml"
@@ -31,7 +32,7 @@ def run_playbook(group: str, *args: str, extra: dict | None = None, timeout: flo
     """Run skip_corrupt.yml against the lab inventory; returns (exit code, output)."""
     extra_vars = {"consumer_group": group, "stuck_interval": 4, **(extra or {})}
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), str(PLAYBOOK), "-e", json.dumps(extra_vars), *args]
+    command = [ansible_command("ansible-playbook"), str(PLAYBOOK), "-e", json.dumps(extra_vars), *args]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     deadline = time.monotonic() + timeout

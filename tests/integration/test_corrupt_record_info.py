@@ -20,6 +20,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from lab import api as lab_api  # noqa: E402  pylint: disable=C0413
+from lab.layout import ansible_command  # noqa: E402  pylint: disable=C0413
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.log_format.log_dir_scan import (  # noqa: E402
     scan, targets_for_paths)
@@ -36,7 +37,7 @@ def run_on_brokers(tmp_path, **args) -> dict:
     module_args = dict({"server_properties": "{{ kafka_server_properties }}"}, **args)
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
     completed = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ansible"), "-i", str(REPO / "inventories" / "lab" / "hosts.yml"),
+        [ansible_command("ansible"), "-i", str(REPO / "inventories" / "lab" / "hosts.yml"),
          "kafka_brokers", "-m", "kafka_ops.remediation.corrupt_record_info", "-a", json.dumps(module_args),
          "-t", str(tree)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr

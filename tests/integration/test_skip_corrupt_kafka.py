@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from lab.scenarios import cleanup, journal, make_stuck_group, make_stuck_kafka_group, unique_name
+from lab.layout import ansible_command
 from skip_corrupt_helpers import REPO, lab_processes, latest_report, run_playbook, total_changed
 
 pytestmark = pytest.mark.lab
@@ -27,7 +28,7 @@ def stuck_kafka_group(lab):
 
 def run_companion(playbook: str, *args: str, extra: dict) -> tuple[int, str]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    done = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), str(REPO / "playbooks" / playbook),
+    done = subprocess.run([ansible_command("ansible-playbook"), str(REPO / "playbooks" / playbook),
                            "-e", json.dumps(extra), *args], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=600, check=False)
     return done.returncode, done.stdout + done.stderr

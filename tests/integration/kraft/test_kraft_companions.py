@@ -12,6 +12,7 @@ import time
 import pytest
 
 from lab import layout
+from lab.layout import ansible_command
 from kraft_helpers import INVENTORY
 from skip_corrupt_helpers import REPO, latest_report, run_playbook
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.lab
 def ansible(*args: str, timeout: float = 600) -> tuple[int, str]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    done = subprocess.run([str(REPO / ".venv" / "bin" / args[0]), "-i", INVENTORY, *args[1:]], cwd=REPO, env=env,
+    done = subprocess.run([ansible_command(args[0]), "-i", INVENTORY, *args[1:]], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     return done.returncode, done.stdout + done.stderr
 

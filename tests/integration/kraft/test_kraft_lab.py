@@ -14,6 +14,7 @@ import pytest
 from lab import cluster, layout
 from lab.scenarios import cleanup, make_stuck_kafka_group, unique_name
 from lab.waiting import wait_for
+from lab.layout import ansible_command
 
 pytestmark = pytest.mark.lab
 
@@ -65,7 +66,7 @@ def test_every_node_is_formatted_for_the_one_cluster_id(kraft_lab) -> None:  # p
 def test_the_inventory_reaches_every_node_and_names_its_node_id(kraft_lab) -> None:  # pylint: disable=unused-argument
     """Over SSH with inventories/lab-kraft: each node's status script runs, and broker_service_id is its node.id."""
     result = subprocess.run(
-        [str(layout.REPO / ".venv" / "bin" / "ansible"), "-i", str(INVENTORY), "kafka", "-m", "ansible.builtin.shell",
+        [ansible_command("ansible"), "-i", str(INVENTORY), "kafka", "-m", "ansible.builtin.shell",
          # Starts with a command, not "{{": ansible would take the arguments for JSON.
          "-a", "set -e; {{ broker_service_status_command }}; grep -E '^(node.id|process.roles)=' "
                "{{ kafka_server_properties }} | sort | paste -sd' '; echo id={{ broker_service_id }} "
@@ -80,7 +81,7 @@ def test_the_inventory_reaches_every_node_and_names_its_node_id(kraft_lab) -> No
         role, port = ("controller", 9093) if host.startswith("controller") else ("broker", 9092)
         assert f"node.id={node_id} process.roles={role}" in line, line
         assert f"id={node_id} roles={role} port={port}" in line, line
-    inventory = subprocess.run([str(layout.REPO / ".venv" / "bin" / "ansible-inventory"), "-i", str(INVENTORY),
+    inventory = subprocess.run([ansible_command("ansible-inventory"), "-i", str(INVENTORY),
                                 "--list"], capture_output=True, text=True, timeout=120, check=True)
     assert "kafka_zk_hosts" not in inventory.stdout
 

@@ -13,6 +13,7 @@ import pytest
 
 from lab import cluster, layout
 from lab.scenarios import journal
+from lab.layout import ansible_command
 from kraft_helpers import BROKER_HOSTS, CONTROLLER_HOSTS, INVENTORY, assert_reads_every_other_record_once, node_pids
 from skip_corrupt_helpers import REPO, latest_report, run_playbook, total_changed
 
@@ -136,7 +137,7 @@ def test_rolling_restart_restarts_each_node_once_controllers_first_the_active_co
     active = f"controller{kraft_lab.quorum()['leader_id'] - 100}"
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
 
-    done = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", INVENTORY,
+    done = subprocess.run([ansible_command("ansible-playbook"), "-i", INVENTORY,
                            str(REPO / "playbooks" / "rolling_restart.yml")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900, check=False)
 

@@ -13,6 +13,7 @@ import pytest
 
 from lab import layout
 from lab.scenarios import cleanup, journal, make_stuck_kafka_group, unique_name
+from lab.layout import ansible_command
 from kraft_helpers import BROKER_HOSTS, CONTROLLER_HOSTS, INVENTORY, assert_reads_every_other_record_once, node_pids
 from skip_corrupt_helpers import REPO, run_playbook
 
@@ -33,7 +34,7 @@ def cluster_info() -> dict:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     done = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ansible"), "-i", INVENTORY, "localhost", "-m",
+        [ansible_command("ansible"), "-i", INVENTORY, "localhost", "-m",
          "kafka_ops.remediation.cluster_info",
          "-a", json.dumps({"details": False, "kafka_bootstrap_servers": layout.BOOTSTRAP.split(",")})],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
