@@ -28,11 +28,35 @@ deps: system-deps venv jars collection
 system-deps:
 	bash lab/install-debian-packages.sh
 
+# The newest supported ansible-core line runs everything in .venv; each older supported line gets its own
+# environment for the unit and sanity tests. Every environment uses a Python 3.12+ (ansible-core 2.20 and later need
+# it): lab/install-python.sh finds one or builds it once. A changed requirements file rebuilds the environment.
+ANSIBLE_CORE_OLDER := 2.19 2.20
+OLDER_VENVS := $(foreach v,$(ANSIBLE_CORE_OLDER),$(VENV)-$(v)/.installed)
+
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	/usr/bin/python3 -m venv $(VENV)
+$(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt lab/install-python.sh
+	rm -rf $(VENV)
+	base=$$(bash lab/install-python.sh) && "$$base" -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -U pip
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)-%/.installed: requirements.txt requirements-test.txt lab/install-python.sh
+	rm -rf $(VENV)-$*
+	base=$$(bash lab/install-python.sh) && "$$base" -m venv $(VENV)-$*
+	$(VENV)-$*/bin/pip install -q --disable-pip-version-check -U pip
+	$(VENV)-$*/bin/pip install -q --disable-pip-version-check -r requirements-test.txt "ansible-core~=$*.0"
+	touch $@
+
+# The declared minimums, pinned exactly (tools/requirement_floors.py): the unit tests and one lab test run on them.
+$(VENV)-floors/.installed: requirements.txt requirements-test.txt meta/runtime.yml tools/requirement_floors.py \
+		lab/install-python.sh
+	rm -rf $(VENV)-floors build/floors.txt
+	mkdir -p build && /usr/bin/python3 tools/requirement_floors.py > build/floors.txt
+	base=$$(bash lab/install-python.sh) && "$$base" -m venv $(VENV)-floors
+	$(VENV)-floors/bin/pip install -q --disable-pip-version-check -U pip
+	$(VENV)-floors/bin/pip install -q --disable-pip-version-check -r build/floors.txt -r requirements-test.txt
 	touch $@
 
 # Apache Kafka's jars, resolved with mvn into caches outside the repository: 3.9.1 (ZooKeeper lab, KRaft lab with
@@ -46,16 +70,27 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-# The collection's unit tests, and the lab's own (tests/lab: they test lab/, not the collection).
-unit: venv collection
+# The collection's unit tests on every supported ansible-core line and at the declared minimums, and the lab's own
+# (tests/lab: they test lab/, not the collection) once.
+unit: venv $(OLDER_VENVS) $(VENV)-floors/.installed collection
 	$(PY) -m pytest -q tests/unit tests/lab
+	for env in $(foreach v,$(ANSIBLE_CORE_OLDER),$(VENV)-$(v)) $(VENV)-floors; do \
+		echo "unit tests in $$env, ansible-core $$($$env/bin/python -c 'import ansible.release as r; print(r.__version__)')"; \
+		$$env/bin/python -m pytest -q -p no:cacheprovider tests/unit; \
+	done
 
 # The ZooKeeper lab's tests, then the KRaft lab's on Kafka 4.4.0, then on 3.9.1 (each KRaft directory brings the lab
 # before it down first): every lab uses the brokers' addresses, so they run one after the other, each with its own
-# session fixture.
-integration: deps
-	$(PY) -m pytest -q tests/integration --ignore=tests/integration/kraft --ignore=tests/integration/kraft39
-	$(PY) -m pytest -q tests/integration/kraft
+# session fixture. While the ZooKeeper lab is still up, one test that moves offsets in both stores runs at the
+# declared minimums, and the paramiko connection is proved on the newest ansible-core that still ships it.
+FLOORS_LAB_TEST := tests/integration/test_skip_corrupt_kafka.py::test_a_dual_commit_group_is_skipped_in_both_stores_and_restored_in_both
+PARAMIKO_CORE := 2.20
+integration: deps $(VENV)-floors/.installed $(VENV)-$(PARAMIKO_CORE)/.installed
+	LAB_KEEP=1 $(PY) -m pytest -q --durations=15 tests/integration --ignore=tests/integration/kraft --ignore=tests/integration/kraft39
+	LAB_KEEP=1 $(VENV)-floors/bin/python -m pytest -q -p no:cacheprovider $(FLOORS_LAB_TEST)
+	LAB_KEEP=1 $(VENV)-$(PARAMIKO_CORE)/bin/python -m pytest -q -p no:cacheprovider \
+		tests/integration/test_seed_scenario.py -k test_ansible_reaches_every_lab_host
+	$(PY) -m pytest -q --durations=10 tests/integration/kraft
 	$(PY) -m pytest -q tests/integration/kraft39
 
 lint: venv collection
@@ -64,12 +99,17 @@ lint: venv collection
 
 # ansible-test wants the collection under ansible_collections/<namespace>/<name> in a git work tree; it
 # seeds its per-test virtualenvs with a get-pip script that tools/ansible_test_get_pip.py stands in for.
-sanity: venv
+# It runs once per supported ansible-core line, each with its own rules.
+sanity: venv $(OLDER_VENVS)
 	rm -rf build/sanity && mkdir -p $(SANITY_ROOT)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
 	cd $(SANITY_ROOT) && git init -q && git add -A
-	$(PY) tools/ansible_test_get_pip.py --install
-	cd $(SANITY_ROOT) && ansible-test sanity --python 3.11 --color no
+	for env in $(foreach v,$(ANSIBLE_CORE_OLDER),$(CURDIR)/$(VENV)-$(v)) $(CURDIR)/$(VENV); do \
+		echo "sanity in $$env, ansible-core $$($$env/bin/python -c 'import ansible.release as r; print(r.__version__)')"; \
+		$$env/bin/python tools/ansible_test_get_pip.py --install; \
+		(cd $(SANITY_ROOT) && PATH=$$env/bin:$$PATH $$env/bin/ansible-test sanity --color no \
+			--python "$$($$env/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"); \
+	done
 
 # The lab has fixed addresses, so everything that starts, stops or breaks it holds one lock.
 LAB_LOCK := flock /tmp/kafka-ops-lab.lock

@@ -2,18 +2,22 @@
 
 ansible-test creates one virtualenv per sanity test without pip and runs a cached get-pip.py in it. Our
 machines reach the package index but not the host that serves that script, so this file takes its place:
-it runs pip from Debian's bundled pip wheel (python3-venv depends on it) with the arguments get-pip.py
-would get, and pip then installs the pinned pip and the test's requirements from the package index.
+it runs pip from a pip wheel already on the machine (the interpreter's own ensurepip wheel, or Debian's
+python3-pip-whl, which Debian's python3-venv depends on) with the arguments get-pip.py would get, and pip then
+installs the pinned pip and the test's requirements from the package index.
 
 `python tools/ansible_test_get_pip.py --install` copies this file to the path ansible-test looks for.
 """
 
+import ensurepip
 import glob
 import os
 import shutil
 import sys
 
-PIP_WHEELS = "/usr/share/python-wheels/pip-*.whl"
+# A CPython built from source keeps its pip wheel beside ensurepip; Debian's python3 has it in python-wheels.
+PIP_WHEELS = [os.path.join(os.path.dirname(ensurepip.__file__), "_bundled", "pip-*.whl"),
+              "/usr/share/python-wheels/pip-*.whl"]
 
 
 def install_as_cached_bootstrap() -> None:
@@ -29,11 +33,11 @@ def install_as_cached_bootstrap() -> None:
 
 
 def run_bundled_pip() -> int:
-    wheels = sorted(glob.glob(PIP_WHEELS))
+    wheels = [wheel for pattern in PIP_WHEELS for wheel in sorted(glob.glob(pattern))]
     if not wheels:
-        sys.stderr.write(f"no pip wheel at {PIP_WHEELS}: install Debian's python3-venv\n")
+        sys.stderr.write(f"no pip wheel at {' or '.join(PIP_WHEELS)}: install Debian's python3-venv\n")
         return 1
-    sys.path.insert(0, wheels[-1])
+    sys.path.insert(0, wheels[0])
     from pip._internal.cli.main import main  # pylint: disable=import-outside-toplevel
 
     # get-pip.py's own flags say "do not add setuptools/wheel", which plain pip never does anyway.
