@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The scanner's lines against Kafka's own DumpLogSegments on seeded damaged partitions (no lab needed).
 
 Needs java and Kafka's jars (`make jars`); it starts no broker. For every entry DumpLogSegments prints with

@@ -1,4 +1,8 @@
 # -*- coding: utf-8 -*-
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The log scanner's contract, checked against the ground truth of a damaged partition (damaged_segments.py).
 
 ``check_case`` scans one case the ways a playbook can (mode all, mode first, from a start offset, with the
