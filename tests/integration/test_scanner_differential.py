@@ -6,7 +6,7 @@
 
 Needs java and Kafka's jars (`make jars`); it starts no broker. For every entry DumpLogSegments prints with
 `isvalid: false` while it still frames the entries as written, the scanner's `lines` hold the same line
-(docs/scanner.md, "Agreement with Kafka's DumpLogSegments"). The long run is tools/scanner_differential.py.
+(docs/docsite/rst/scanner.rst, "Agreement with Kafka's DumpLogSegments"). The long run is tools/scanner_differential.py.
 """
 
 from __future__ import annotations
