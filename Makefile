@@ -18,6 +18,7 @@ demo: deps
 test: deps
 	$(MAKE) unit
 	$(MAKE) lint
+	$(MAKE) publish-check
 	$(MAKE) sanity
 	$(MAKE) integration
 	$(MAKE) molecule
@@ -110,6 +111,35 @@ sanity: venv $(OLDER_VENVS)
 		(cd $(SANITY_ROOT) && PATH=$$env/bin:$$PATH $$env/bin/ansible-test sanity --color no \
 			--python "$$($$env/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"); \
 	done
+
+# What Galaxy, Automation Hub and a docsite would say about the collection, in a virtualenv of its own
+# (requirements-publish.txt): galaxy-importer pins ansible-lint and more to its own ranges, which must not decide
+# what .venv gets. Builds the tarball; runs galaxy-importer on it as Galaxy does on an upload, but for its
+# container-based ansible-test (tools/galaxy-importer.cfg), and fails on any warning or error it logs; lints the
+# plugin, role and extra docs with antsibull-docs; builds the docsite with warnings as errors. Offline, so the
+# docsite has no intersphinx (tools/docsite_offline_conf.py).
+PUBLISH_VENV := .venv-publish
+PUBLISH_DIR := build/publish
+DOCSITE_DIR := build/docsite
+.PHONY: publish-check
+
+$(PUBLISH_VENV)/.installed: requirements-publish.txt
+	/usr/bin/python3 -m venv $(PUBLISH_VENV)
+	$(PUBLISH_VENV)/bin/pip install -q --disable-pip-version-check -U pip
+	$(PUBLISH_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-publish.txt
+	touch $@
+
+publish-check: export PATH := $(CURDIR)/$(PUBLISH_VENV)/bin:$(PATH)
+publish-check: $(PUBLISH_VENV)/.installed collection
+	rm -rf $(PUBLISH_DIR) $(DOCSITE_DIR) && mkdir -p $(PUBLISH_DIR) $(DOCSITE_DIR)
+	ansible-galaxy collection build --output-path $(PUBLISH_DIR)
+	python tools/galaxy_import_check.py $(PUBLISH_DIR)/kafka_ops-remediation-*.tar.gz
+	antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs $(COLLECTION_LINK)
+	antsibull-docs sphinx-init --use-current --fail-on-error --squash-hierarchy --dest-dir $(DOCSITE_DIR) \
+	    --project kafka_ops.remediation --title kafka_ops.remediation --copyright "kafka_ops.remediation contributors" \
+	    kafka_ops.remediation
+	cat tools/docsite_offline_conf.py >> $(DOCSITE_DIR)/conf.py
+	$(DOCSITE_DIR)/build.sh
 
 # The lab has fixed addresses, so everything that starts, stops or breaks it holds one lock.
 LAB_LOCK := flock /tmp/kafka-ops-lab.lock

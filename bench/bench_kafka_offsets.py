@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Benchmark consumer_offset_info and consumer_offset on a Kafka-stored group (__consumer_offsets) of 2,000 partitions.
 
 Issue 12's targets, on the lab: reading the group's offsets within 1 s and moving all of them within 2 s of module

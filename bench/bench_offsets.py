@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Benchmark consumer_offset_info and consumer_offset on one group with 10,000 partitions.
 
 Runs on the lab's ZooKeeper (127.0.0.10:2181) inside a throw-away chroot, so the lab's own data is untouched.

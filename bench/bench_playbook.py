@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """skip_corrupt.yml against the lab: its full_stop total time versus stopping and starting the three brokers
 by hand with the same gates (same run, alternating), and the start-to-verified-flow time with
 broker_restart=none. Prints medians, and the module runs and raw commands each run cost. Takes the lab lock

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """repair_replicas.yml against the lab: a partition of about 200 MB with one batch damaged on its leader only,
 from start to verified, against the time Kafka takes to add one replica of the same partition by a plain
 reassignment, measured in the same run on the same partition just before the damage.

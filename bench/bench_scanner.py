@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Benchmark of corrupt_record_info's scanner on a 1 GiB v2 segment of 16 KiB batches (page cache warm).
 
 Prints, each a median of several runs, measured in this one run:

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """`lab up`, `lab down` and `lab status`: the cluster's life cycle, driven through the service scripts.
 
 Two metadata modes share the broker hosts, addresses and scripts: ZooKeeper (zk1 and Kafka 3.9.1, the default) and

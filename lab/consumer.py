@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """`lab consumer configure|start|stop|status`: app1's consumers, legacy (ZooKeeper offsets) or modern (Kafka
 offsets), through one set of service scripts; the group's config says which kind runs."""
 

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """`lab corrupt`: flip one bit inside the batch that holds an offset, on the chosen replicas' disks.
 
 The brokers are stopped cleanly first (so the segment is complete and the clean-shutdown marker stops the

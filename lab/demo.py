@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """`lab demo`: a legacy consumer stuck on a corrupt record, and skip_corrupt.yml getting it flowing again.
 
 Up, a fresh topic `orders` (3 partitions, RF 3), 400 records consumed by group `orders-legacy`, 600 more

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """`lab fetch`: Apache Kafka's jars from Maven into caches outside the repository, one per Kafka version: 3.9.1 for
 the ZooKeeper lab (and the KRaft lab with --kafka 3.9.1), 4.4.0 for the KRaft lab."""
 

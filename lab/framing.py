@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """A small walker over Kafka v2 record batches, for the lab's corruption injector.
 
 Not the collection's scanner (plugins/module_utils has that): it assumes well-framed v2 segments, which is

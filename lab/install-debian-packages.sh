@@ -1,4 +1,8 @@
 #!/usr/bin/env bash
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 # Installs the Debian 12 packages the lab and the test suite need, only when one is missing, so that
 # `make demo` and `make test` stay quick on a machine that has them already.
 #   openjdk-17-jre-headless  runs Kafka 3.9 and ZooKeeper

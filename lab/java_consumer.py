@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Kafka's own Java tools as a Java application would see a group: the console consumer with a group, and
 ConsumerGroupCommand's committed offsets. Both run from the lab's jars (Kafka 3.9.1 keeps them in kafka-tools)."""
 

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """What the KRaft lab reads through kafka-python's Admin API where the ZooKeeper lab reads ZooKeeper: registered
 brokers, the quorum and its leader, partitions with their leader and ISR.
 

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """A stand-in for Kafka's old ZooKeeper-based high-level consumer, as the lab's app1 runs it.
 
 It behaves the way ZookeeperConsumerConnector did where the collection cares:

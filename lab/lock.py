@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The lab lock (/tmp/kafka-ops-lab.lock) that every command changing the shared lab must hold.
 
 Callers usually take it with `flock /tmp/kafka-ops-lab.lock <command>`. Code that can also run on its own (the

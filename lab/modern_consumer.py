@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """A modern consumer as the lab's app1 runs it: a group member whose offsets live in Kafka (`__consumer_offsets`).
 
 It behaves the way a Java KafkaConsumer application with manual commits does where the collection cares:

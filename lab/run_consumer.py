@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The one program app1's consumer scripts start: it reads the group's config and becomes the consumer its
 `kind` names (exec, so the pid in the pid file and the config path the scripts look for stay the same).
 

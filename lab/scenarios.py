@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The situations the integration tests and the benchmarks set up on the lab, and how they leave it again.
 
 Both import them from here, so a test and a benchmark of the same situation set up the same thing (the modern group

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Offline stand-in for the get-pip.py script that ansible-test downloads to seed its sanity-test venvs.
 
 ansible-test creates one virtualenv per sanity test without pip and runs a cached get-pip.py in it. Our

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The long differential run of the log scanner: seeded damaged partitions against their ground truth and Kafka.
 
     .venv/bin/python tools/scanner_differential.py [--cases 2000] [--seed 1] [--no-dump-log]

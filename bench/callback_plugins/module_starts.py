@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Counts what a playbook run costs in process starts: module runs (a Python start on the target, or on the
 controller for delegated ones) and raw commands, per action, and the seconds each task took (from its start to
 the next task's), written as JSON to $MODULE_STARTS_FILE at the end.

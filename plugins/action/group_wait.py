@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE), or at your option the
+# Copyright (c) kafka_ops.remediation contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """group_wait on the controller: ZooKeeper and Kafka are read in-process, process_command runs on the task's host.
 
 A start gate must notice at once when the consumer process it waits on exits, but that process lives on the

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The ``unstartable_groups`` filter: groups whose offset nodes stop a legacy consumer from starting.
 
 The judgement lives in module_utils/offsets/offset_info.py, beside the reader that finds the unreadable nodes.

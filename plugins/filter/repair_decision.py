@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """``repair_replicas_decision``, repair_replicas.yml's one door to its decision, and ``repair_verdict``, the
 judgement of a rebuild from the re-scans. The decisions are plain Python (module_utils/repair/) with their own
 unit tests; these filters only unwrap what Ansible gathered."""

@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE), or at your option the
+# Copyright (c) kafka_ops.remediation contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ description:
     frames and validates, using every entry of the segment's C(.index) and the next segment's base offset.
   - An entry's offset field lies outside every checksum, so offsets are decided from the valid entries on both
     sides; an entry whose offset breaks the sequence is reported, and the entries around it stay readable.
-    Damage covers exactly the offsets between the valid entries around it. See C(docs/scanner.md) for what the
-    scanner can and cannot know.
+    Damage covers exactly the offsets between the valid entries around it. The guide
+    R(The corrupt-record scanner,ansible_collections.kafka_ops.remediation.docsite.scanner)
+    (C(docs/docsite/rst/scanner.rst) in the collection) says what the scanner can and cannot know.
   - A partial entry at the end of a partition's newest segment (a crash mid-write) is reported in
     RV(torn_tails), not as a corrupt record.
   - Read-only and safe on a live broker; no locks, constant memory whatever the segment size, and the active

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The session-wide `lab` fixture: one real lab for every integration test.
 
 It brings the lab up when it is not running and stops it at the end only when it started it (LAB_KEEP=1 keeps

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """What the KRaft tests of either Kafka version (kraft/, kraft39/) look at: the inventory inventories/lab-kraft, the
 brokers' and controllers' processes, and a group that read on past its damaged records to the log end."""
 

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Helpers for the repair lab tests: damaged replicas set up on purpose, and what a user checks afterwards
 (replicas, ISR and leader as Kafka reports them, DumpLogSegments on every replica's segments)."""
 

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Helpers for the skip_corrupt.yml lab tests: run the playbook and read the real state.
 
 The scenarios the tests set up (a stuck group, its cleanup) are lab/scenarios.py's, shared with bench/."""

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """consumer_offset, consumer_offset_info and group_wait on a Kafka-stored group (issue 12), against the lab's real
 brokers and its modern consumer, checked with what a user would use: KafkaAdminClient.list_group_offsets and
 Kafka's own kafka-consumer-groups (ConsumerGroupCommand)."""

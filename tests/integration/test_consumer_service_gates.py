@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The consumer_service gates on the real lab (issue 10, "Waits that say nothing"): a consumer of the group
 that comes back while the stop gate waits is named in the failure, within the timeout; a consumer process that
 exits right after its start ends the start gate at once, saying so."""

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """corrupt_record_info on the lab: real brokers, real segments, run over SSH with Debian's python3.
 
 Run under the lab lock: flock /tmp/kafka-ops-lab.lock .venv/bin/python -m pytest -m lab tests/integration

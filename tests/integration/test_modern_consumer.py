@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Issue 12 on the real lab: app1's modern consumer (offsets in Kafka), the legacy consumer's dual commit, and what
 Kafka's own Java consumer and ConsumerGroupCommand show for a record damaged on every replica."""
 

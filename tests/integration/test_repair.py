@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Repairing damaged replicas from an intact one on the real lab: skip_corrupt.yml's remedy and
 repair_replicas.yml, checked as a user would (Kafka's replicas, ISR and leader, DumpLogSegments on every
 replica, the consumer's output, the committed offsets, the brokers' processes)."""

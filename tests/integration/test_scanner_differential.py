@@ -1,8 +1,12 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The scanner's lines against Kafka's own DumpLogSegments on seeded damaged partitions (no lab needed).
 
 Needs java and Kafka's jars (`make jars`); it starts no broker. For every entry DumpLogSegments prints with
 `isvalid: false` while it still frames the entries as written, the scanner's `lines` hold the same line
-(docs/scanner.md, "Agreement with Kafka's DumpLogSegments"). The long run is tools/scanner_differential.py.
+(docs/docsite/rst/scanner.rst, "Agreement with Kafka's DumpLogSegments"). The long run is tools/scanner_differential.py.
 """
 
 from __future__ import annotations

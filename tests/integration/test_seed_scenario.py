@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The seed scenario of issue 2: a legacy consumer stuck on a corrupt record, reproduced on the real lab.
 
 1,000 records go to a 3-partition topic with replication factor 3; the legacy consumer reads the first 400,

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """skip_corrupt.yml on the real lab: the remediation itself, its check mode, and the faults of issue 5."""
 
 from __future__ import annotations

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """skip_corrupt.yml on the real lab: the decisions of issue 10, each reproduced as it was found.
 
 Unreadable offset nodes, a refusal after full_stop stopped the brokers, the rerun after it, a plain-string

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """skip_corrupt.yml, restore_offsets.yml and offsets_report.yml on the real lab for consumer groups whose offsets
 Kafka stores: the modern consumer on app1, and Kafka's own Java console consumer."""
 

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The KRaft lab's pure parts: controller and broker configs, the mode file, the cluster id, the refusals and the
 Admin API answers the lab reads instead of ZooKeeper."""
 

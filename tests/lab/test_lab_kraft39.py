@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The KRaft lab on Kafka 3.9.1 (`up --metadata kraft --kafka 3.9.1`): which versions each mode runs, the version
 remembered in the lab root, and the jars, logging config and tool names that follow from it."""
 

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Decisions about partition replicas, pure and without I/O: what partition_info reports, which partitions a
 reassignment must submit, wait for or refuse, when a reassignment is complete or has stalled, the replication
 throttle it sets and lifts, and which partitions a preferred leader election must move.

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """In which order the nodes of a cluster stop, start and restart, in ZooKeeper mode and on KRaft.
 
 Pure functions of the inventory (which hosts are brokers, controllers or both, and their node ids) and of what

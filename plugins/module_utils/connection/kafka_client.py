@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The one Kafka connection layer: what brokers know (log start/end offsets, offsets by time, topics) and what
 group coordinators hold (groups, their members and committed offsets), through kafka-python 3.x's own calls."""
 

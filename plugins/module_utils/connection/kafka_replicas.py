@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Partition replicas through the Admin API: what the brokers and the controller say about replicas, ISR,
 leaders, running reassignments, replica log sizes and topic and broker configs, and the three writes (a
 reassignment, a preferred leader election and config changes). Every call goes through KafkaBrokers' one admin

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Where an entry really ends, read from its contents rather than its size field.
 
 A damaged size field breaks the framing of one entry; when the rest of the entry is intact its checksum

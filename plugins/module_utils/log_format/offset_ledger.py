@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Which offsets are readable, decided from the valid entries around each damage (pure, no I/O).
 
 An entry's offset field lies outside every checksum, so an entry can validate and still carry a wrong

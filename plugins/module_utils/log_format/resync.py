@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Find the next entry that frames and validates after damaged framing, without a Python step per byte.
 
 An entry can only start at ``q`` when its size (bytes q+8..q+11) is at least 14 and fits in the segment and

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Decisions about consumer groups whose offsets Kafka stores (__consumer_offsets), from what the brokers said:
 a group's state and members, where its offsets live, what both stores say together, the describe table and
 the backup. Pure: the brokers' answers come in as plain data (see connection/kafka_client.py)."""

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """consumer_offset for a group whose offsets Kafka stores: refuse while it has members, plan with the same
 planner as ZooKeeper-stored groups, back up in kafka-consumer-groups' CSV, commit once, read back."""
 

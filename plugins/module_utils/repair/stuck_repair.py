@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """skip_corrupt.yml's remedy: repair the replicas a stuck group's partitions are damaged on, or skip.
 
 ``remedy=auto`` repairs when every batch the group is stuck on is intact on an in-sync replica, and skips

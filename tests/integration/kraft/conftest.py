@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The session-wide `kraft_lab` fixture: the lab in KRaft mode (Kafka 4.4.0, controller1-3) for the tests here.
 
 Every lab uses the brokers' addresses, so it brings down a ZooKeeper lab (or a KRaft lab of Kafka 3.9.1) that is up

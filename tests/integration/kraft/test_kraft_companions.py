@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The companion playbooks on the KRaft lab with a Kafka-stored group (scan_corruption.yml, offsets_report.yml,
 restore_offsets.yml, cluster_info through the Admin API), and the inventories a KRaft user gets wrong: each is
 refused in one line, in bounded time, with nothing stopped."""

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The lab in KRaft mode (Kafka 4.4.0, controller1-3 and kafka1-3) as the collection's KRaft tests will use it:
 the quorum and the registered brokers, a record damaged on every replica that Kafka's DumpLogSegments calls invalid
 and that stops the modern consumer, the inventory inventories/lab-kraft, and the one-line refusals."""

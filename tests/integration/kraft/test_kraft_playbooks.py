@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The playbooks on the KRaft lab (Kafka 4.4.0, three dedicated controllers, three brokers, no ZooKeeper): the seed
 scenario with a Kafka-stored group for each broker_restart, check mode, a broker that will not start, and
 rolling_restart.yml. What is asserted is what an operator would look at: the group's committed offsets in Kafka,

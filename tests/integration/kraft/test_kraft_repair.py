@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Repair from an intact replica on the KRaft lab: a Kafka-stored group stuck on a batch damaged only on the
 leader is repaired by skip_corrupt.yml through the Admin API (reassignments, preferred election), no broker or
 controller restarted, no record lost, and DumpLogSegments sees every replica valid afterwards."""

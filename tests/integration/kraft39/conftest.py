@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The session-wide `kraft39_lab` fixture: the lab in KRaft mode on Kafka 3.9.1 (controller1-3, the ZooKeeper lab's
 jars), for the one test here that proves the collection on a 3.9 KRaft cluster.
 

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The collection on a KRaft cluster of Kafka 3.9.1 (three dedicated controllers, three brokers): one rolling
 remediation of a Kafka-stored group, then cluster_info. A 3.9 broker answers DescribeCluster up to v1, which has no
 fenced-brokers field (KIP-1073 added it in 4.0): this is where the collection's reading of the brokers and the quorum

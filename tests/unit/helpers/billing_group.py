@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The consumer group the module and gate tests drive: group billing on topic orders, in a fake ZooKeeper.
 
 cluster() is the topic with the group's committed offsets, for the offset and cluster modules; group() is the

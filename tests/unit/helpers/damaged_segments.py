@@ -1,4 +1,8 @@
 # -*- coding: utf-8 -*-
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Seeded damaged Kafka partitions with their ground truth, for differential tests of the log scanner.
 
 Entries come from kafka-python's own record builders (``LegacyRecordBatchBuilder`` for magic 0/1,

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """A fake Kafka cluster behind KafkaBrokers.admin_call, answering kafka-python 3.x's admin calls with their shapes
 (describe_topics, list_partition_reassignments, describe_log_dirs, describe_configs, alter_configs,
 alter_partition_reassignments, elect_leaders), so the unit tests drive kafka_replicas and the modules' main().

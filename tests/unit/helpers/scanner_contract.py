@@ -1,10 +1,14 @@
 # -*- coding: utf-8 -*-
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The log scanner's contract, checked against the ground truth of a damaged partition (damaged_segments.py).
 
 ``check_case`` scans one case the ways a playbook can (mode all, mode first, from a start offset, with the
 pure-Python CRC-32C) and returns every disagreement with the truth, each a line that starts with the case id
 and its kind and says what was expected and what the scanner said. Changes nothing can show from the bytes on
-disk (see ``Entry.limit`` and the snappy/lz4 note in docs/scanner.md) are counted apart, as limits.
+disk (see ``Entry.limit`` and the snappy/lz4 note in docs/docsite/rst/scanner.rst) are counted apart, as limits.
 
 ``dump_log_segments`` and ``dump_log_disagreements`` compare the scanner's ``lines`` with what Kafka's own
 DumpLogSegments prints for the same files.
@@ -280,7 +284,7 @@ class Judge:
             return
         if expected_entry is not None and expected_entry.legacy_wrapper_without_stdlib_codec and got is not None:
             if got < expected:
-                # docs/scanner.md: only a wrapper's last offset is known, so this may be below its first one.
+                # docs/docsite/rst/scanner.rst: only a wrapper's last offset is known, so this may be below its first one.
                 floor = self.highest_damaged_before(expected_entry)
                 if floor is None or got > floor:
                     self.findings.limit("snappy_lz4_wrapper_first_offset_unknown", "%s: next valid offset %d for %s" % (
@@ -430,7 +434,7 @@ def check_case(case: Case, directory: str, python_crc32c_result: Optional[Dict[s
 
 
 # What an entry whose size field was damaged together with other bytes can make the scanner get wrong
-# (docs/scanner.md, "What the scanner cannot know"): where that entry ends. An inner message stored as-is at the end of its value may be
+# (docs/docsite/rst/scanner.rst, "What the scanner cannot know"): where that entry ends. An inner message stored as-is at the end of its value may be
 # taken for the next entry, and a torn write right after it may be placed inside it.
 EXTENT_KINDS = ("went_on_inside_an_entry", "record_starts_inside_an_entry", "torn_tail_position_wrong",
                 "torn_tail_unexpected", "damaged_partly_reported", "damaged_not_reported(called_torn_tail)",
@@ -546,7 +550,7 @@ def dump_log_disagreements(case: Case, directory: str, result: Dict[str, Any], s
                            findings: Findings) -> None:
     """Every ``isvalid: false`` line DumpLogSegments prints while it still frames the entries as written must be in
     the scanner's ``lines``. Once a size field differs from the one written, or the tool reaches the torn tail,
-    the rest of that file is not compared: there the two differ on purpose (docs/scanner.md)."""
+    the rest of that file is not compared: there the two differ on purpose (docs/docsite/rst/scanner.rst)."""
     scanner_lines = _scanner_lines(result)
     records = {(os.path.basename(record["segment"]), record["position"]): record for record in result["corrupt_records"]}
     for number, segment in enumerate(case.segments):

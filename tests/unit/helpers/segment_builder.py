@@ -1,4 +1,8 @@
 # -*- coding: utf-8 -*-
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Byte-by-byte builders for Kafka log entries (v0/v1 messages, v2 batches) and .index files, for tests and bench."""
 
 from __future__ import annotations

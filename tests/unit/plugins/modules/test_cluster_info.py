@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """cluster_info's main() against a fake ZooKeeper and a fake KRaft cluster (Admin API)."""
 
 from ansible_collections.kafka_ops.remediation.plugins.modules import cluster_info

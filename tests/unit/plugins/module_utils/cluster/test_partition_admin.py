@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The partition admin bodies on a fake clock: waited seconds, a copy that grows is no stall, a slow leader."""
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.cluster import partition_admin

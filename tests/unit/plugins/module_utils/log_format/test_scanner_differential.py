@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The scanner against the ground truth of seeded damaged partitions (tests/unit/helpers/damaged_segments.py).
 
 Every case is checked the ways a playbook scans (mode all, mode first, from a start offset, with the pure-Python

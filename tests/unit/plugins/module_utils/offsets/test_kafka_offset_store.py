@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Reading Kafka-stored groups and waiting for them to empty, against fake brokers."""
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import kafka_offset_store
