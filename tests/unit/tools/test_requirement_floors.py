@@ -35,5 +35,5 @@ def test_requires_ansible_without_a_minimum_is_refused():
 def test_the_repository_declares_a_floor_for_every_runtime_requirement():
     pins = requirement_floors.floors((REPO / "requirements.txt").read_text(encoding="utf-8"),
                                      (REPO / "meta" / "runtime.yml").read_text(encoding="utf-8"))
-    assert "ansible-core==2.19.0" in pins
+    assert any(pin.startswith("ansible-core==2.19.") for pin in pins)
     assert all("==" in pin for pin in pins)
