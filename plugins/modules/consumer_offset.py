@@ -326,7 +326,10 @@ backup_content:
   returned: always
   type: dict
   version_added: 0.2.0
-  sample: {"group": "billing", "files": {"billing-20261126T140501.123456Z.offsets": "# kafka_ops.remediation ...\n/consumers/billing/offsets/invoices/3:120431\n"}}
+  sample:
+    group: billing
+    files:
+      billing-20261126T140501.123456Z.offsets: "# kafka_ops.remediation ...\n/consumers/billing/offsets/invoices/3:120431\n"
 disagreements:
   description: For a group in both stores, the partitions where they disagreed, with what each held.
   returned: when O(storage) resolves to both stores
@@ -595,9 +598,8 @@ def guarded(runner: ModuleRunner) -> dict:
     except OffsetDataError as error:
         raise ModuleError(str(error))
     # What the backup files hold, for a later job on another controller (an AAP job's container is gone).
-    result["backup_content"] = (read_backup_content(runner.params["group"],
-                                                     result.get("backup_files") or [result["backup_file"]])
-                                if result.get("backup_file") else None)
+    backup_files = result.get("backup_files") or [result["backup_file"]] if result.get("backup_file") else []
+    result["backup_content"] = read_backup_content(runner.params["group"], backup_files) if backup_files else None
     return result
 
 
