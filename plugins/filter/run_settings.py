@@ -15,9 +15,9 @@ from ansible_collections.kafka_ops.remediation.plugins.module_utils.playbook imp
 
 
 def run_settings(variables: Any, playbook: str) -> dict:
-    """{settings, errors} of ``playbook`` from ``variables`` (hostvars['localhost']: extra vars and inventory)."""
+    """{settings, errors} of ``playbook`` from ``variables`` (its variables as the play resolves them)."""
     if not isinstance(variables, Mapping):
-        raise AnsibleFilterError("run_settings expects the run's variables, such as hostvars['localhost']")
+        raise AnsibleFilterError("run_settings expects a dict of the playbook's variables, {name: value}")
     try:
         return settings.normalise(str(playbook), variables)
     except KeyError as error:

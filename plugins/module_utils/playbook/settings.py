@@ -269,14 +269,17 @@ def normalise(playbook: str, raw: Mapping) -> dict:
                                    settings.get("report_dir")),
                         report_dir_given=bool(settings.get("report_dir") or settings[DATA_DIR.name]))
     if playbook == "restore_offsets":
-        errors += _restore_source(settings)
+        errors += _restore_source(settings, errors)
     return dict(settings=settings, errors=errors)
 
 
-def _restore_source(settings: dict) -> list[str]:
+def _restore_source(settings: dict, errors: list[str]) -> list[str]:
     """restore_offsets.yml restores from backup_file, or from backup_content written back as the same files under
-    backup_dir/from_content: sets restore_file and restore_files ([{path, text}] to write first)."""
+    backup_dir/from_content: sets restore_file and restore_files ([{path, text}] to write first). A source
+    already named in ``errors`` is not named again."""
     settings.update(restore_file=settings["backup_file"], restore_files=[])
+    if any(line.startswith(("backup_file=", "backup_content=")) for line in errors):
+        return []
     given = [name for name in ("backup_file", "backup_content") if settings[name] is not None]
     if len(given) > 1:
         return ["backup_file and backup_content are both given: pass one of them, not both."]

@@ -15,7 +15,7 @@ def test_it_types_a_survey_s_strings():
 
 
 def test_it_needs_the_run_s_variables():
-    with pytest.raises(AnsibleFilterError, match="expects the run's variables"):
+    with pytest.raises(AnsibleFilterError, match="expects a dict of the playbook's variables"):
         run_settings(["fail_on_damage"], "scan_corruption")
 
 

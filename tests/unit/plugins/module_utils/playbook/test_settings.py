@@ -7,6 +7,7 @@ import pathlib
 import re
 
 import pytest
+import yaml
 
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.playbook import settings
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.playbook.settings import BadValue, Var, convert
@@ -234,6 +235,12 @@ def test_a_bad_required_value_is_named_once():
     assert answer["errors"] == ["consumer_group=[\"a\"] is not valid: expected a text."]
 
 
+def test_a_bad_backup_file_is_named_once():
+    answer = settings.normalise("restore_offsets", {"consumer_group": "g", "backup_file": "relative.offsets"})
+    assert answer["errors"] == ["backup_file='relative.offsets' is not valid: expected an absolute path on the "
+                                "controller (or one that starts with ~)."]
+
+
 def test_restore_from_a_file_restores_that_file():
     answer = settings.normalise("restore_offsets", {"consumer_group": "g", "backup_file": "/b/g-1.offsets"})
     assert answer["errors"] == []
@@ -267,7 +274,11 @@ def test_restore_from_content_waits_for_the_group_to_check_it():
 @pytest.mark.parametrize("playbook", sorted(settings.SPECS))
 def test_each_playbook_reads_its_settings_first_and_documents_every_variable(playbook):
     text = (REPO / "playbooks" / f"{playbook}.yml").read_text()
-    assert f"kafka_ops.remediation.run_settings('{playbook}')" in text
+    first = yaml.safe_load(text)[0]["tasks"][0]
+    assert first["ansible.builtin.set_fact"] == {
+        f"{playbook}_read": f"{{{{ {playbook}_given | kafka_ops.remediation.run_settings('{playbook}') }}}}"}
+    assert first["vars"][f"{playbook}_given"] == {
+        var.name: f"{{{{ {var.name} | default(none) }}}}" for var in settings.SPECS[playbook]}
     header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
     missing = [var.name for var in settings.SPECS[playbook] if not re.search(rf"\b{var.name}\b", header)]
     assert missing == []
