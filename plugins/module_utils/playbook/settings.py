@@ -224,7 +224,8 @@ CONVERTERS = {"bool": _to_bool, "int": _to_int, "number": _to_number, "str": _to
 def convert(var: Var, value: Any) -> Any:
     """One variable's value in the type it means; raises BadValue saying what is expected."""
     if _is_empty(value):
-        return var.default
+        # A copy: a list default is not shared between two answers.
+        return list(var.default) if isinstance(var.default, list) else var.default
     if var.kind == "choice":
         text = _to_str(value)
         if text not in var.choices:
