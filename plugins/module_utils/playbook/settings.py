@@ -81,6 +81,8 @@ SPECS: dict[str, tuple[Var, ...]] = {
     ),
     "restore_offsets": (
         Var("consumer_group", "str", ""), Var("backup_file", "path"), Var("backup_content", "dict"),
+        # The artifact an earlier node of an AWX/AAP workflow published, which reaches this one as an extra var.
+        Var("kafka_ops_backup_content", "dict"),
         Var("consumer_hosts", "str", "consumers"), STORAGE, DATA_DIR, BACKUP_DIR, *CONSUMER_ROLE,
     ),
     "offsets_report": (
@@ -276,17 +278,21 @@ def normalise(playbook: str, raw: Mapping) -> dict:
 
 def _restore_source(settings: dict, errors: list[str]) -> list[str]:
     """restore_offsets.yml restores from backup_file, or from backup_content written back as the same files under
-    backup_dir/from_content: sets restore_file and restore_files ([{path, text}] to write first). A source
+    backup_dir/from_content: sets restore_file and restore_files ([{path, text}] to write first). Without either,
+    the kafka_ops_backup_content a workflow's earlier node published stands in for backup_content. A source
     already named in ``errors`` is not named again."""
     settings.update(restore_file=settings["backup_file"], restore_files=[])
-    if any(line.startswith(("backup_file=", "backup_content=")) for line in errors):
+    if any(line.startswith(("backup_file=", "backup_content=", "kafka_ops_backup_content=")) for line in errors):
         return []
+    if settings["backup_file"] is None and settings["backup_content"] is None:
+        settings["backup_content"] = settings["kafka_ops_backup_content"]
     given = [name for name in ("backup_file", "backup_content") if settings[name] is not None]
     if len(given) > 1:
         return ["backup_file and backup_content are both given: pass one of them, not both."]
     if not given:
         return ["backup_file or backup_content is required: pass -e backup_file=<the backup file on the controller>, "
-                "or -e backup_content=<the kafka_ops_backup_content a run published> (a dict, or its JSON)."]
+                "or -e backup_content=<the kafka_ops_backup_content a run published> (a dict, or its JSON); in a "
+                "workflow, the kafka_ops_backup_content artifact of the node before does."]
     if settings["backup_content"] is None or not settings["consumer_group"]:
         return []
     try:

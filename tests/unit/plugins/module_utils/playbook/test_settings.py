@@ -258,6 +258,18 @@ def test_restore_from_content_writes_its_files_under_the_backup_directory():
         {"path": "/data/backups/from_content/g-1.csv.meta.json", "text": "{}\n"}]
 
 
+def test_in_a_workflow_the_published_artifact_stands_in_for_backup_content():
+    content = {"group": "g", "files": {"g-1.offsets": "/consumers/g/offsets/t/0:5\n"}}
+    answer = settings.normalise("restore_offsets", {"consumer_group": "g", "kafka_ops_backup_content": content,
+                                                    "kafka_ops_data_dir": "/data"})
+    assert answer["errors"] == [] and answer["settings"]["restore_file"] == "/data/backups/from_content/g-1.offsets"
+    given = settings.normalise("restore_offsets", {"consumer_group": "g", "kafka_ops_backup_content": content,
+                                                   "backup_file": "/b/g-2.offsets"})
+    assert given["errors"] == [] and given["settings"]["restore_file"] == "/b/g-2.offsets"
+    bad = settings.normalise("restore_offsets", {"consumer_group": "g", "kafka_ops_backup_content": "[]"})
+    assert bad["errors"] == ["kafka_ops_backup_content='[]' is not valid: expected a dict, or the same as JSON."]
+
+
 def test_restore_from_content_of_another_group_is_refused_in_one_line():
     answer = settings.normalise("restore_offsets", {"consumer_group": "g",
                                                     "backup_content": {"group": "h", "files": {"h-1.offsets": ""}}})
