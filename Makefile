@@ -10,7 +10,7 @@ COLLECTION_LINK := .ansible/collections/ansible_collections/kafka_ops/remediatio
 SANITY_ROOT := build/sanity/ansible_collections/kafka_ops/remediation
 
 .PHONY: demo test deps system-deps venv jars collection unit integration lint sanity molecule \
-        lab-up lab-status lab-down bench build clean
+        lab-up lab-status lab-down bench build ee-context clean
 
 demo: deps
 	$(PY) -m lab demo
@@ -97,6 +97,7 @@ integration: deps $(VENV)-floors/.installed $(VENV)-$(PARAMIKO_CORE)/.installed
 lint: venv collection
 	ansible-lint --profile production --offline
 	antsibull-changelog lint
+	$(MAKE) ee-context
 
 # ansible-test wants the collection under ansible_collections/<namespace>/<name> in a git work tree; it
 # seeds its per-test virtualenvs with a get-pip script that tools/ansible_test_get_pip.py stands in for.
@@ -161,6 +162,20 @@ bench: deps
 
 build: venv
 	mkdir -p build && ansible-galaxy collection build --force --output-path build
+
+# The example execution environment's build context (ansible-builder create; no container engine needed), from a
+# fresh tarball of the collection, then a check that the context holds the runtime requirements, bindep.txt and
+# the collection, and a Containerfile that installs it.
+EE_DEFINITION := docs/execution-environment/execution-environment.yml
+EE_CONTEXT := build/ee
+ee-context: venv
+	rm -rf build/collection $(EE_CONTEXT)
+	ansible-galaxy collection build --force --output-path build/collection
+	ansible-builder create -f $(EE_DEFINITION) -c $(EE_CONTEXT) --output-filename Containerfile
+	cmp requirements.txt $(EE_CONTEXT)/_build/requirements.txt
+	cmp bindep.txt $(EE_CONTEXT)/_build/bindep.txt
+	ls $(EE_CONTEXT)/_build/collection/kafka_ops-remediation-*.tar.gz
+	grep -q 'ansible-galaxy collection install --offline' $(EE_CONTEXT)/Containerfile
 
 clean: lab-down
 	rm -rf build .ansible .pytest_cache

@@ -317,6 +317,19 @@ backup_files:
   elements: str
   sample: [/home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.offsets,
            /home/ops/.ansible/kafka_ops_remediation/backups/billing-20261126T140501.123456Z.csv]
+backup_content:
+  description:
+    - What the backup files hold, null when nothing was written, as C({group, files}), C(files) mapping each
+      file's name to its text - the C(.offsets) file, the C(.csv) and its C(.csv.meta.json) sidecar, as there are.
+    - Published by the playbooks in C(set_stats) as C(kafka_ops_backup_content), so that a later job restores
+      from it (C(restore_offsets.yml -e backup_content=...)) where the backup file is not.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  sample:
+    group: billing
+    files:
+      billing-20261126T140501.123456Z.offsets: "# kafka_ops.remediation ...\n/consumers/billing/offsets/invoices/3:120431\n"
 disagreements:
   description: For a group in both stores, the partitions where they disagreed, with what each held.
   returned: when O(storage) resolves to both stores
@@ -433,6 +446,7 @@ import time
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import (
     dual_offset_change, kafka_offset_change, kafka_offset_store, offset_plan, offset_storage, offset_store)
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import kafka_groups
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.backup_content import read_backup_content
 from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets.consumer_offsets import (
     OffsetDataError, backup_text, iso_utc, offsets_path, parents_of, read_offsets_file, write_backup,
     write_failure_report)
@@ -578,11 +592,15 @@ def failure(params, origin: str, result: dict, outcome: offset_store.WriteOutcom
 
 def guarded(runner: ModuleRunner) -> dict:
     try:
-        return run(runner)
+        result = run(runner)
     except kafka_offset_change.ChangeRefused as error:
         raise ModuleError(str(error), **error.details)
     except OffsetDataError as error:
         raise ModuleError(str(error))
+    # What the backup files hold, for a later job on another controller (an AAP job's container is gone).
+    backup_files = result.get("backup_files") or [result["backup_file"]] if result.get("backup_file") else []
+    result["backup_content"] = read_backup_content(runner.params["group"], backup_files) if backup_files else None
+    return result
 
 
 def main() -> None:

@@ -71,12 +71,13 @@ def run_in_process(main, args: dict, kafka, zookeeper_factory=zookeeper.ZooKeepe
     return run_with_clients(main, args, None, kafka, zookeeper_factory=zookeeper_factory)
 
 
-def run_companion_playbook(playbook: str, extra: dict) -> tuple[int, str]:
-    """One `ansible-playbook playbooks/<playbook>` run against the lab inventory; returns (exit code, output)."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+def run_companion_playbook(playbook: str, extra: dict, *args: str, env: dict | None = None) -> tuple[int, str]:
+    """One `ansible-playbook playbooks/<playbook>` run against the lab inventory, with more arguments (such as
+    `-e @file`) and environment; returns (exit code, stdout then stderr)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", **(env or {}))
     done = subprocess.run([ansible_command("ansible-playbook"), str(REPO / "playbooks" / playbook),
-                           "-e", json.dumps(extra)], cwd=REPO, env=env, capture_output=True, text=True, check=False,
-                          timeout=600)
+                           "-e", json.dumps(extra), *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          check=False, timeout=600)
     return done.returncode, done.stdout + done.stderr
 
 

@@ -117,7 +117,9 @@ def test_topics_given_as_a_plain_string_name_one_topic(lab, stuck_group, tmp_pat
 def test_a_bad_partitions_value_refuses_in_one_line(lab, tmp_path):
     code, output = run_playbook("nobody", "-e", "partitions=one", extra={"report_dir": str(tmp_path)}, timeout=120)
     assert code != 0
-    assert "Nothing was changed: partitions must hold partition numbers, got 'one'" in output
+    # Refused in the run's first task, before anything is read or changed.
+    assert "partitions='one' is not valid: expected a list of whole numbers" in output
+    assert "TASK [Stop on a setting that cannot be used, changing nothing]" in output
 
 
 @pytest.fixture

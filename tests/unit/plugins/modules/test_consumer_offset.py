@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import offset_plan
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import backup_content, offset_plan
 from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import OFFSETS, ZK_ARGS, cluster, kafka
@@ -30,6 +30,25 @@ def test_check_mode_plans_and_writes_nothing(tmp_path):
     assert result["diff"]["before"] == {"orders/0": 5, "orders/1": 6, "orders/2": None}
     assert zk.nodes == before and zk.commits == [] and zk.closed
     assert result["backup_file"] is None and not (tmp_path / "backups").exists()
+    assert result["backup_content"] is None
+
+
+def test_the_backup_s_content_written_back_elsewhere_restores_exactly(tmp_path):
+    zk = cluster(offsets={0: 5, 1: 6})
+    original = {path: value[0] for path, value in zk.nodes.items()}
+    result = run_module(consumer_offset.main, offset_args(tmp_path, target="offset", offset=10), zk, kafka())
+    with open(result["backup_file"], encoding="utf-8") as handle:
+        assert result["backup_content"] == {"group": "billing",
+                                            "files": {os.path.basename(result["backup_file"]): handle.read()}}
+    files = backup_content.restore_files(result["backup_content"], "billing", str(tmp_path / "elsewhere"))
+    for entry in files["files"]:
+        os.makedirs(os.path.dirname(entry["path"]), exist_ok=True)
+        with open(entry["path"], "w", encoding="utf-8") as handle:
+            handle.write(entry["text"])
+    restored = run_module(consumer_offset.main, dict(ZK_ARGS, group="billing", target="file",
+                                                     file=files["restore_file"], backup=False), zk, kafka())
+    assert restored["changed"] and restored["backup_content"] is None
+    assert {path: value[0] for path, value in zk.nodes.items()} == original
 
 
 def test_apply_then_again_is_unchanged_and_backup_restores_exactly(tmp_path):

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from ansible_collections.kafka_ops.remediation.plugins.module_utils.offsets import backup_content
 from ansible_collections.kafka_ops.remediation.plugins.modules import consumer_offset
 
 from ansible_collections.kafka_ops.remediation.tests.unit.helpers.billing_group import ZK_ARGS, cluster
@@ -256,3 +257,36 @@ def test_no_zookeeper_and_no_brokers_given(tmp_path):
     zk_only = run_module(consumer_offset.main, args(tmp_path, target="latest", storage="zookeeper"), None, brokers(),
                          zookeeper_factory=never_connect)
     assert zk_only["failed"] and zk_only["msg"].startswith("this needs ZooKeeper, but zk_hosts is not set")
+
+
+def write_back(content, directory):
+    """The files of a backup's content, written back in another directory; returns the one to restore from."""
+    files = backup_content.restore_files(content, "billing", str(directory))
+    for entry in files["files"]:
+        os.makedirs(os.path.dirname(entry["path"]), exist_ok=True)
+        with open(entry["path"], "w", encoding="utf-8") as handle:
+            handle.write(entry["text"])
+    return files["restore_file"]
+
+
+def test_the_content_of_a_csv_backup_has_its_sidecar_and_restores_exactly_elsewhere(tmp_path):
+    kafka = brokers()
+    result = run(tmp_path, kafka, target="offset",
+                 partition_offsets=[dict(topic="orders", partition=p, offset=10) for p in range(3)])
+    assert sorted(result["backup_content"]["files"]) == [os.path.basename(result["backup_file"]),
+                                                         os.path.basename(result["backup_file"]) + ".meta.json"]
+    undo = run(tmp_path, kafka, target="file", file=write_back(result["backup_content"], tmp_path / "other"),
+               backup=False)
+    assert undo["changed"]
+    assert kafka.groups["billing"]["offsets"] == {("orders", 0): 5, ("orders", 1): 6}
+
+
+def test_the_content_of_a_backup_of_both_stores_restores_both_elsewhere(tmp_path):
+    zk, kafka = both({0: 5, 1: 6}, {0: 7, 1: 6})
+    moved = run_both(tmp_path, zk, kafka, target="offset", offset=20, partitions=[0, 1], prefer_store="larger")
+    assert len(moved["backup_content"]["files"]) == 3
+    restored = run_both(tmp_path, zk, kafka, target="file", file=write_back(moved["backup_content"], tmp_path / "o"),
+                        backup=False)
+    assert not restored.get("failed"), restored["msg"]
+    assert zk.data("/consumers/billing/offsets/orders/0") == b"5"
+    assert kafka.groups["billing"]["offsets"] == {("orders", 0): 7, ("orders", 1): 6}
