@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 import time
 
 from kafka import KafkaAdminClient
@@ -19,7 +17,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from lab import api
 from lab.scenarios import wait_stuck_and_settled
 from lab.layout import ansible_command
-from skip_corrupt_helpers import REPO
+from skip_corrupt_helpers import REPO, stream_playbook
 
 BOOTSTRAP = api.BOOTSTRAP
 
@@ -100,22 +98,9 @@ def invalid_batches(topic: str, partition: int) -> dict[int, int]:
 def run_repair_replicas(topic: str, *args: str, extra: dict | None = None, timeout: float = 600,
                         on_line=None) -> tuple[int, str]:
     """Run repair_replicas.yml against the lab inventory; returns (exit code, output)."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     command = [ansible_command("ansible-playbook"), str(REPO / "playbooks" / "repair_replicas.yml"),
                "-e", json.dumps({"topic": topic, **(extra or {})}), *args]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line)
-        if on_line is not None and on_line(line):
-            process.kill()
-            break
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("ansible-playbook did not finish in time:\n" + "".join(lines[-80:]))
-    return process.wait(), "".join(lines)
+    return stream_playbook(command, timeout, on_line)
 
 
 THROTTLE_CONFIGS = ("leader.replication.throttled.rate", "follower.replication.throttled.rate",

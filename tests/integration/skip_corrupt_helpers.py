@@ -13,7 +13,7 @@ import os
 import pathlib
 import re
 import subprocess
-import time
+import threading
 from lab.layout import ansible_command
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -31,24 +31,40 @@ def lab_processes(lab) -> dict[str, int]:
     return dict(lab.status()["processes"])
 
 
+def stream_playbook(command: list[str], timeout: float, on_line=None, env: dict | None = None) -> tuple[int, str]:
+    """Run an ansible-playbook command, handing each output line to on_line (a true answer stops the playbook).
+
+    A watchdog kills the playbook at the timeout even when it prints nothing more: a playbook that hangs silently
+    must fail its test, not stall the suite.
+    """
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               **(env or {}))
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(timeout, process.kill)
+    watchdog.start()
+    lines = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if on_line is not None and on_line(line):
+                process.kill()
+                break
+        code = process.wait()
+    finally:
+        timed_out = not watchdog.is_alive()
+        watchdog.cancel()
+    if timed_out:
+        raise AssertionError(f"ansible-playbook did not finish in {timeout:.0f} s:\n" + "".join(lines[-80:]))
+    return code, "".join(lines)
+
+
 def run_playbook(group: str, *args: str, extra: dict | None = None, timeout: float = 900,
                  on_line=None) -> tuple[int, str]:
     """Run skip_corrupt.yml against the lab inventory; returns (exit code, output)."""
     extra_vars = {"consumer_group": group, "stuck_interval": 4, **(extra or {})}
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     command = [ansible_command("ansible-playbook"), str(PLAYBOOK), "-e", json.dumps(extra_vars), *args]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line)
-        if on_line is not None:
-            on_line(line)
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("ansible-playbook did not finish in time:\n" + "".join(lines[-80:]))
-    return process.wait(), "".join(lines)
+    return stream_playbook(command, timeout, on_line)
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

@@ -9,15 +9,13 @@ exits right after its start ends the start gate at once, saying so."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from lab.scenarios import unique_name
-from skip_corrupt_helpers import REPO
+from lab.layout import ansible_command
+from skip_corrupt_helpers import REPO, stream_playbook
 
 pytestmark = pytest.mark.lab
 
@@ -28,22 +26,10 @@ LAB_BIN = "{{ lab_root }}/{{ inventory_hostname }}/bin"
 def run_gate(group: str, entry_point: str, extra: dict, on_line=None, timeout: float = 300) -> tuple[int, str, float]:
     """Run one consumer_service entry point for group; returns (exit code, output, seconds it took)."""
     extra_vars = {"gate_group": group, "gate_entry_point": entry_point, **extra}
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    # The ansible-playbook of the Python running the tests (the venv's), whichever work tree runs them.
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(PLAYBOOK),
-               "-e", json.dumps(extra_vars)]
+    command = [ansible_command("ansible-playbook"), str(PLAYBOOK), "-e", json.dumps(extra_vars)]
     began = time.monotonic()
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line)
-        if on_line is not None:
-            on_line(line)
-        if time.monotonic() - began > timeout:
-            process.kill()
-            raise AssertionError("ansible-playbook did not finish in time:\n" + "".join(lines[-80:]))
-    return process.wait(), "".join(lines), time.monotonic() - began
+    code, output = stream_playbook(command, timeout, on_line)
+    return code, output, time.monotonic() - began
 
 
 @pytest.fixture
