@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: broker_wait
 short_description: Wait until a Kafka broker or KRaft controller serves, or until it is gone
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Waits, in one call and one metadata session, for every gate a broker or controller start or stop needs, in
     order, each bounded by its own timeout that starts when the previous gate passed.

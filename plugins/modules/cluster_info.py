@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: cluster_info
 short_description: Read a Kafka cluster's brokers, controller, controller quorum and partition health
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the registered brokers, the active controller and, for every partition, its replicas, leader, ISR and
     C(min.insync.replicas) (the topic override, else O(default_min_insync_replicas)).

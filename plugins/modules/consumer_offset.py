@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: consumer_offset
 short_description: Move a consumer group's offsets safely, atomically and with a backup, wherever they are stored
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets the offsets a consumer group has committed to an explicit offset, the log start or end, the current
     offset shifted by N, the first offset at a time, the contents of a file (Kafka's reset CSV or
@@ -325,7 +325,6 @@ backup_content:
       from it (C(restore_offsets.yml -e backup_content=...)) where the backup file is not.
   returned: always
   type: dict
-  version_added: 0.2.0
   sample:
     group: billing
     files:

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: consumer_offset_info
 short_description: Read consumer offsets, lag, members and group state from ZooKeeper and Kafka
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - For one, several or all consumer groups, returns each committed offset with the log start and end offsets,
     the lag, the member that owns the partition and flags for offsets below the log start or above the log

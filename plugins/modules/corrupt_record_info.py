@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: corrupt_record_info
 short_description: Find corrupt records in a Kafka broker's on-disk log
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the log segments of one topic's partitions on the broker host it runs on and reports every damaged
     entry, at which offsets it sits and the first offset after it that a consumer can read.

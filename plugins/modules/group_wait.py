@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: group_wait
 short_description: Wait until a consumer group has left, has joined, or flows past given offsets
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Waits, in one call and one session, for a consumer group to reach O(state), polling every O(poll_interval)
     seconds, bounded by O(timeout). The twin of M(kafka_ops.remediation.broker_wait) for consumer groups.

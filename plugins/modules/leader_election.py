@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: leader_election
 short_description: Hand partitions' leadership back to their preferred replica and wait until it leads
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs one preferred leader election (C(ElectLeaders), what C(kafka-leader-election --election-type PREFERRED)
     sends) for the partitions of O(partitions) whose leader is not their first replica, then waits until the

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: partition_info
 short_description: Read partitions' replicas, ISR, leader, running reassignment, size and topic configs from Kafka
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - For every partition of O(topics), or for the O(partitions) listed, returns the replicas in Kafka's order
     (the preferred leader first), the ISR, the leader, the reassignment running on it, the size of its largest

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: partition_reassignment
 short_description: Move partitions to new replica lists and wait until every new replica is in sync
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Submits one partition reassignment (C(AlterPartitionReassignments), what C(kafka-reassign-partitions
     --execute) sends) for every partition of O(partitions) whose replicas differ from its target, then waits

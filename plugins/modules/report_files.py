@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: report_files
 short_description: Write report files on the controller, each atomically, in one call
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Writes several files in one module run, for example the JSON report and the Markdown summary of a remediation
     run, so that writing a report costs one task instead of one per file (each module run has a fixed start-up

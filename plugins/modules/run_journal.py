@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: run_journal
 short_description: Keep the JSON journal of a remediation run, merged and replaced atomically in one call
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the journal file of a remediation run (a JSON object), merges the top-level keys of O(update) into it
     and, only when the content changes, replaces the file atomically, so that a rerun after a failure finds
@@ -64,7 +64,6 @@ options:
       - Applied after O(update).
     type: dict
     default: {}
-    version_added: 0.1.0
   mode:
     description:
       - File mode of the journal, as a quoted octal string like C('0640') (or an integer holding the mode bits).
