@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Prints the path of a CPython 3.12 or later for the controller's virtualenvs, installing one first when the
 # machine has none: ansible-core 2.20 and later run only on 3.12+, and Debian 12's python3 is 3.11.
 #

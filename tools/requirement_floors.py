@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Prints the collection's declared minimum versions as exact pins, for the test environment that proves them.
 
 Every runtime requirement in requirements.txt is pinned to its `>=` floor, and ansible-core to the floor of

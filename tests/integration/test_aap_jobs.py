@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The playbooks as AWX/AAP runs them, on the real lab: every extra var a string (a survey's answers, given with
 `-e @file`), the backups, journal and reports under kafka_ops_data_dir (a volume the execution environment
 mounts), and a restore in another job, from the backup content the first one published in set_stats."""

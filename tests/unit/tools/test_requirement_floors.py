@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The floors environment pins what requirements.txt and meta/runtime.yml declare as minimums, and nothing else."""
 
 from __future__ import annotations

@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The run_settings filter: the run's variables reach the settings, and misuse is an error naming the filter."""
 
 from __future__ import annotations

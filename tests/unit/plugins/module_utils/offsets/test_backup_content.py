@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """A backup's content: read from the files a backup wrote, and written back as the same files to restore from."""
 
 from __future__ import annotations

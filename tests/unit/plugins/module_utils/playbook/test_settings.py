@@ -1,3 +1,7 @@
+# Copyright (c) kafka_ops.remediation contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Playbook settings as AWX/AAP surveys send them: every kind, every bad value, the data directories."""
 
 from __future__ import annotations
