@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
 """``run_settings``: a playbook's variables as surveys give them, typed and checked, with the directories of
 its backups, journal and reports. The work is done in ``module_utils/playbook/settings.py``."""
 

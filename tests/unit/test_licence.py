@@ -35,6 +35,17 @@ def is_script(path: str, text: str) -> bool:
     return first.startswith("#!") and any(word in first for word in ("sh", "python"))
 
 
+def leading_comments(text: str) -> list[str]:
+    """The comment lines a file starts with (blank lines between them included), where a licence header is."""
+    comments = []
+    for line in text.split("\n"):
+        if line.startswith("#"):
+            comments.append(line)
+        elif line.strip():
+            break
+    return comments
+
+
 def header_problem(path: str, text: str) -> str | None:
     """What is wrong with the licence header of one script, or None.
 
@@ -46,7 +57,7 @@ def header_problem(path: str, text: str) -> str | None:
     header = text.split("\n")[:HEADER_LINES]
     if SPDX_LINE not in header:
         return f"{path}: no '{SPDX_LINE}' line in its first {HEADER_LINES} lines"
-    if any(line.startswith("#") and ("Apache License" in line or "Apache-2.0" in line) for line in header):
+    if any("Apache License" in line or "Apache-2.0" in line for line in leading_comments(text)):
         return f"{path}: its header still names the Apache licence"
     return None
 
@@ -59,6 +70,8 @@ def header_problem(path: str, text: str) -> str | None:
         ("lab/x.sh", "#!/bin/sh\n# SPDX-License-Identifier: Apache-2.0\n", "lab/x.sh: no"),
         ("lab/x.py", SPDX_LINE + '\n"""Apache Kafka\'s jars."""\n', None),
         ("x.py", "# Apache License 2.0 (see LICENSE)\n" + SPDX_LINE + "\n", "x.py: its header still names"),
+        ("y.py", "\n".join([SPDX_LINE] + ["#"] * 6 + ["# Apache License 2.0 (see LICENSE)", "import os"]),
+         "y.py: its header still names"),
         ("x.py", "\n" * HEADER_LINES + SPDX_LINE + "\n", "x.py: no"),
         ("tests/unit/__init__.py", "", None),
         ("lab/__init__.py", "import os\n", "lab/__init__.py: no"),

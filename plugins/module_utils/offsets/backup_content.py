@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
 """A backup's content, so that a later job (in AAP, another container) can restore from it.
 
 consumer_offset's backup is one to three files of one stem: ExportZkOffsets lines (``.offsets``) for a group

@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
 """The variables each playbook reads, as AWX/AAP surveys and ``-e key=value`` give them, checked and typed.
 
 A survey sends every answer as a string: ``"false"`` for a boolean (truthy in Jinja), ``"100"`` for an integer,

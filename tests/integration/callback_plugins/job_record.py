@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# -*- coding: utf-8 -*-
-# Copyright: contributors to kafka_ops.remediation
-# Apache License 2.0 (see LICENSE)
 """What an AWX/AAP job keeps of a run, for the lab tests: set_stats' data and the failed tasks' messages, written
 as JSON to the file named by KAFKA_OPS_JOB_RECORD when the run ends (the stdout callback stays the default)."""
 
