@@ -35,30 +35,30 @@ system-deps:
 ANSIBLE_CORE_OLDER := 2.19 2.20
 OLDER_VENVS := $(foreach v,$(ANSIBLE_CORE_OLDER),$(VENV)-$(v)/.installed)
 
+# $(call new_venv,DIR,PIP ARGUMENTS): DIR afresh from lab/install-python.sh's Python, pip upgraded, PIP ARGUMENTS installed.
+define new_venv
+rm -rf $(1)
+base=$$(bash lab/install-python.sh) && "$$base" -m venv $(1)
+$(1)/bin/pip install -q --disable-pip-version-check -U pip
+$(1)/bin/pip install -q --disable-pip-version-check $(2)
+touch $(1)/.installed
+endef
+
+# $(call core_version,DIR): the ansible-core version of the environment in DIR, for the logs of the loops below.
+core_version = $$($(1)/bin/python -c 'import ansible.release as r; print(r.__version__)')
+
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt lab/install-python.sh
-	rm -rf $(VENV)
-	base=$$(bash lab/install-python.sh) && "$$base" -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -U pip
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	$(call new_venv,$(VENV),-r requirements-dev.txt)
 
 $(VENV)-%/.installed: requirements.txt requirements-test.txt lab/install-python.sh
-	rm -rf $(VENV)-$*
-	base=$$(bash lab/install-python.sh) && "$$base" -m venv $(VENV)-$*
-	$(VENV)-$*/bin/pip install -q --disable-pip-version-check -U pip
-	$(VENV)-$*/bin/pip install -q --disable-pip-version-check -r requirements-test.txt "ansible-core~=$*.0"
-	touch $@
+	$(call new_venv,$(VENV)-$*,-r requirements-test.txt "ansible-core~=$*.0")
 
 # The declared minimums, pinned exactly (tools/requirement_floors.py): the unit tests and one lab test run on them.
 $(VENV)-floors/.installed: requirements.txt requirements-test.txt meta/runtime.yml tools/requirement_floors.py \
 		lab/install-python.sh
-	rm -rf $(VENV)-floors build/floors.txt
 	mkdir -p build && /usr/bin/python3 tools/requirement_floors.py > build/floors.txt
-	base=$$(bash lab/install-python.sh) && "$$base" -m venv $(VENV)-floors
-	$(VENV)-floors/bin/pip install -q --disable-pip-version-check -U pip
-	$(VENV)-floors/bin/pip install -q --disable-pip-version-check -r build/floors.txt -r requirements-test.txt
-	touch $@
+	$(call new_venv,$(VENV)-floors,-r build/floors.txt -r requirements-test.txt)
 
 # Apache Kafka's jars, resolved with mvn into caches outside the repository: 3.9.1 (ZooKeeper lab, KRaft lab with
 # --kafka 3.9.1), 4.4.0 (KRaft lab).
@@ -76,7 +76,7 @@ $(COLLECTION_LINK):
 unit: venv $(OLDER_VENVS) $(VENV)-floors/.installed collection
 	$(PY) -m pytest -q tests/unit tests/lab
 	for env in $(foreach v,$(ANSIBLE_CORE_OLDER),$(VENV)-$(v)) $(VENV)-floors; do \
-		echo "unit tests in $$env, ansible-core $$($$env/bin/python -c 'import ansible.release as r; print(r.__version__)')"; \
+		echo "unit tests in $$env, ansible-core $(call core_version,$$env)"; \
 		$$env/bin/python -m pytest -q -p no:cacheprovider tests/unit; \
 	done
 
@@ -107,7 +107,7 @@ sanity: venv $(OLDER_VENVS)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
 	cd $(SANITY_ROOT) && git init -q && git add -A
 	for env in $(foreach v,$(ANSIBLE_CORE_OLDER),$(CURDIR)/$(VENV)-$(v)) $(CURDIR)/$(VENV); do \
-		echo "sanity in $$env, ansible-core $$($$env/bin/python -c 'import ansible.release as r; print(r.__version__)')"; \
+		echo "sanity in $$env, ansible-core $(call core_version,$$env)"; \
 		$$env/bin/python tools/ansible_test_get_pip.py --install; \
 		(cd $(SANITY_ROOT) && PATH=$$env/bin:$$PATH $$env/bin/ansible-test sanity --color no \
 			--python "$$($$env/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"); \
