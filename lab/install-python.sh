@@ -40,6 +40,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         exit 1
     fi
     echo "installing the Debian packages to build Python: ${missing[*]}"
+    # The package lists may be as old as the machine's image: install-debian-packages.sh refreshes them only
+    # when one of its own packages is missing.
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
